@@ -1,0 +1,164 @@
+// Package config turns defaults and environment variables into the validated settings
+// every stack is built from. Nothing prompts: each setting has the seed's default and an
+// ACME_* variable that overrides it.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/acme/module-registry/constructs/securebucket"
+)
+
+// Environment names a deployment target.
+type Environment string
+
+const (
+	// Local points the AWS provider at the emulator and keeps state in a local file.
+	Local Environment = "local"
+	// Dev and Prod talk to real AWS and keep state in S3 with Terraform's native lockfile.
+	Dev  Environment = "dev"
+	Prod Environment = "prod"
+)
+
+// Defaults from the security guide's variables.tf.
+const (
+	DefaultRegion          = "us-east-1"
+	DefaultAccountID       = "838693051036"
+	DefaultArtifactsBucket = "pkg-artifacts"
+	DefaultKeyAlias        = "alias/acme-main-key"
+	DefaultLocalEndpoint   = "http://127.0.0.1:5000"
+	DefaultLocalStateDir   = ".run/state"
+)
+
+// Config is the complete, validated configuration of one deployment.
+type Config struct {
+	// Environment is local, dev or prod (ACME_ENV, default local).
+	Environment Environment
+	// Region is the AWS region (ACME_REGION, default us-east-1).
+	Region string
+	// AccountID is the 12-digit account deployed to (ACME_ACCOUNT_ID, default
+	// 838693051036). In dev/prod the provider refuses any other account.
+	AccountID string
+	// ArtifactsBucket names the package bucket (ACME_ARTIFACTS_BUCKET, default pkg-artifacts).
+	ArtifactsBucket string
+	// KeyAlias names the project key (ACME_KMS_KEY_ALIAS, default alias/acme-main-key).
+	KeyAlias string
+	// Endpoint is the emulator URL every AWS service is sent to; local only
+	// (ACME_AWS_ENDPOINT, default http://127.0.0.1:5000).
+	Endpoint string
+	// StateDir holds local state files; local only (ACME_STATE_DIR, default .run/state,
+	// made absolute so Terraform finds it from any working directory).
+	StateDir string
+	// StateBucket holds remote state for dev/prod (ACME_STATE_BUCKET, default
+	// acme-tfstate-<account>-<region>).
+	StateBucket string
+}
+
+// Variables lists every environment variable Load reads, for documentation and tests.
+var Variables = []string{
+	"ACME_ENV", "ACME_REGION", "ACME_ACCOUNT_ID", "ACME_ARTIFACTS_BUCKET",
+	"ACME_KMS_KEY_ALIAS", "ACME_AWS_ENDPOINT", "ACME_STATE_DIR", "ACME_STATE_BUCKET",
+}
+
+// FromEnv loads the configuration from the process environment.
+func FromEnv() (Config, error) { return Load(os.Getenv) }
+
+// Load builds a Config from defaults overridden by getenv, and validates it. The error
+// lists every problem found, one per line, each naming its variable.
+func Load(getenv func(string) string) (Config, error) {
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		Environment:     Environment(get("ACME_ENV", string(Local))),
+		Region:          get("ACME_REGION", DefaultRegion),
+		AccountID:       get("ACME_ACCOUNT_ID", DefaultAccountID),
+		ArtifactsBucket: get("ACME_ARTIFACTS_BUCKET", DefaultArtifactsBucket),
+		KeyAlias:        get("ACME_KMS_KEY_ALIAS", DefaultKeyAlias),
+		Endpoint:        getenv("ACME_AWS_ENDPOINT"),
+		StateDir:        getenv("ACME_STATE_DIR"),
+		StateBucket:     getenv("ACME_STATE_BUCKET"),
+	}
+	if c.Environment == Local {
+		if c.Endpoint == "" {
+			c.Endpoint = DefaultLocalEndpoint
+		}
+		if c.StateDir == "" {
+			c.StateDir = DefaultLocalStateDir
+		}
+	} else if c.StateBucket == "" {
+		c.StateBucket = fmt.Sprintf("acme-tfstate-%s-%s", c.AccountID, c.Region)
+	}
+	if c.StateDir != "" {
+		abs, err := filepath.Abs(c.StateDir)
+		if err != nil {
+			return c, fmt.Errorf("config: ACME_STATE_DIR: %w", err)
+		}
+		c.StateDir = abs
+	}
+	return c, c.Validate()
+}
+
+var (
+	regionPattern    = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$`)
+	accountPattern   = regexp.MustCompile(`^[0-9]{12}$`)
+	keyAliasPattern  = regexp.MustCompile(`^alias/[a-zA-Z0-9/_-]{1,250}$`)
+	reservedKeyAlias = "alias/aws/"
+)
+
+// Validate reports every invalid setting at once.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(variable, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("config: %s: %s", variable, fmt.Sprintf(format, args...)))
+	}
+	switch c.Environment {
+	case Local, Dev, Prod:
+	default:
+		bad("ACME_ENV", "%q is not an environment; use local, dev or prod", c.Environment)
+	}
+	if !regionPattern.MatchString(c.Region) {
+		bad("ACME_REGION", "%q is not an AWS region name such as us-east-1", c.Region)
+	}
+	if !accountPattern.MatchString(c.AccountID) {
+		bad("ACME_ACCOUNT_ID", "%q is not a 12-digit AWS account id", c.AccountID)
+	}
+	if err := securebucket.ValidateBucketName(c.ArtifactsBucket); err != nil {
+		bad("ACME_ARTIFACTS_BUCKET", "%v", err)
+	}
+	if !keyAliasPattern.MatchString(c.KeyAlias) || strings.HasPrefix(c.KeyAlias, reservedKeyAlias) {
+		bad("ACME_KMS_KEY_ALIAS", "%q must look like alias/<name> (letters, digits, /_-) and not start with alias/aws/", c.KeyAlias)
+	}
+	switch c.Environment {
+	case Local:
+		if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("ACME_AWS_ENDPOINT", "%q is not an http(s) URL of the emulator", c.Endpoint)
+		}
+		if c.StateBucket != "" {
+			bad("ACME_STATE_BUCKET", "local keeps state in ACME_STATE_DIR; unset ACME_STATE_BUCKET")
+		}
+	case Dev, Prod:
+		if c.Endpoint != "" {
+			bad("ACME_AWS_ENDPOINT", "endpoint overrides are for local only; unset it for %s", c.Environment)
+		}
+		if c.StateDir != "" {
+			bad("ACME_STATE_DIR", "%s keeps state in the S3 bucket ACME_STATE_BUCKET; unset ACME_STATE_DIR", c.Environment)
+		}
+		if err := securebucket.ValidateBucketName(c.StateBucket); err != nil {
+			bad("ACME_STATE_BUCKET", "%v", err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// IsLocal reports whether the configuration targets the emulator.
+func (c Config) IsLocal() bool { return c.Environment == Local }

@@ -1,0 +1,100 @@
+package encryptionkey
+
+import (
+	"fmt"
+	"regexp"
+
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/acme/module-registry/constructs/iampolicy"
+	"github.com/acme/module-registry/constructs/internal/awsenv"
+	"github.com/acme/module-registry/constructs/internal/validation"
+)
+
+// granter writes IAM statements for a key ARN; shared by owned and imported keys.
+type granter struct {
+	scope  constructs.Construct
+	keyArn *string
+	env    awsenv.Env
+	n      int
+	errs   validation.Errors
+}
+
+var servicePattern = regexp.MustCompile(`^[a-z0-9-]+$`)
+
+func (g *granter) grant(kind string, role iampolicy.Role, actions, via []string) {
+	g.n++
+	if role == nil {
+		g.errs.Addf("Grant"+kind, "role is nil")
+		return
+	}
+	st := iampolicy.Statement{
+		Sid:       "UseKey" + kind,
+		Actions:   actions,
+		Resources: []string{*g.keyArn},
+	}
+	if len(via) > 0 {
+		endpoints := make([]string, 0, len(via))
+		for _, s := range via {
+			if !servicePattern.MatchString(s) {
+				g.errs.Addf("Grant"+kind, "viaServices entry %q must be a service name such as s3 or secretsmanager", s)
+			}
+			endpoints = append(endpoints, g.env.ServiceEndpoint(s))
+		}
+		st.Conditions = []iampolicy.Condition{iampolicy.StringEquals("kms:ViaService", endpoints...)}
+	}
+	id := fmt.Sprintf("Grant%s%s%d", kind, sanitize(*role.Node().Id()), g.n)
+	iampolicy.Grant(g.scope, id, role, st)
+}
+
+func (g *granter) validate(e *validation.Errors) {
+	e.Merge(&g.errs)
+}
+
+var nonAlnum = regexp.MustCompile(`[^A-Za-z0-9]`)
+
+func sanitize(s string) string { return nonAlnum.ReplaceAllString(s, "") }
+
+// ImportedKey is a key created elsewhere, known by ARN. Grants work through IAM; its key
+// policy must already delegate to the account (the AWS default does).
+type ImportedKey struct {
+	constructs.Construct
+	grants *granter
+}
+
+var _ IKey = (*ImportedKey)(nil)
+
+// FromKeyArn references an existing key so other constructs can use and grant it.
+func FromKeyArn(scope constructs.Construct, id, keyArn string) *ImportedKey {
+	k := &ImportedKey{}
+	constructs.NewConstruct_Override(k, scope, jsii.String(id))
+	k.grants = &granter{scope: k, keyArn: jsii.String(keyArn), env: awsenv.Of(k)}
+	validation.Register(k, func(e *validation.Errors) {
+		if !keyArnPattern.MatchString(keyArn) {
+			e.Addf("keyArn", "%q is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)", keyArn)
+		}
+		k.grants.validate(e)
+	})
+	return k
+}
+
+var keyArnPattern = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$`)
+
+// KeyArn is the imported key's ARN.
+func (k *ImportedKey) KeyArn() *string { return k.grants.keyArn }
+
+// GrantEncrypt: see Key.GrantEncrypt.
+func (k *ImportedKey) GrantEncrypt(role iampolicy.Role, via ...string) {
+	k.grants.grant("Encrypt", role, encryptActions, via)
+}
+
+// GrantDecrypt: see Key.GrantDecrypt.
+func (k *ImportedKey) GrantDecrypt(role iampolicy.Role, via ...string) {
+	k.grants.grant("Decrypt", role, decryptActions, via)
+}
+
+// GrantEncryptDecrypt: see Key.GrantEncryptDecrypt.
+func (k *ImportedKey) GrantEncryptDecrypt(role iampolicy.Role, via ...string) {
+	k.grants.grant("EncryptDecrypt", role, append(append([]string{}, encryptActions...), decryptActions...), via)
+}
