@@ -35,6 +35,11 @@ func Detect() string {
 	if v := os.Getenv(EnvVar); v != "" {
 		dirs = append([]string{v}, dirs...)
 	}
+	return DetectIn(dirs...)
+}
+
+// DetectIn returns the first of dirs that holds a usable AWS provider, or "".
+func DetectIn(dirs ...string) string {
 	for _, d := range dirs {
 		if HoldsAWSProvider(d) {
 			return d
@@ -99,8 +104,9 @@ provider_installation {
 
 // WriteCLIConfig writes the CLI configuration for the detected mirror to path and returns
 // path, or returns "" without writing when no mirror is found.
-func WriteCLIConfig(path string) (string, error) {
-	mirror := Detect()
+func WriteCLIConfig(path string) (string, error) { return writeCLIConfig(Detect(), path) }
+
+func writeCLIConfig(mirror, path string) (string, error) {
 	if mirror == "" {
 		return "", nil
 	}
@@ -116,9 +122,12 @@ func WriteCLIConfig(path string) (string, error) {
 
 // Env returns the environment additions for running Terraform: the CLI configuration when
 // a mirror exists (written to configPath) and CHECKPOINT_DISABLE.
-func Env(configPath string) (map[string]string, error) {
+func Env(configPath string) (map[string]string, error) { return EnvFor(Detect(), configPath) }
+
+// EnvFor is Env for a given mirror; "" means no mirror, so Terraform uses its registry.
+func EnvFor(mirror, configPath string) (map[string]string, error) {
 	env := map[string]string{"CHECKPOINT_DISABLE": "1"}
-	path, err := WriteCLIConfig(configPath)
+	path, err := writeCLIConfig(mirror, configPath)
 	if err != nil {
 		return nil, fmt.Errorf("writing Terraform CLI configuration: %w", err)
 	}

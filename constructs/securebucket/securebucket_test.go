@@ -1,0 +1,230 @@
+package securebucket_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
+	"github.com/hashicorp/terraform-cdk-go/cdktf"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/acme/module-registry/constructs/encryptionkey"
+	"github.com/acme/module-registry/constructs/iampolicy"
+	"github.com/acme/module-registry/constructs/internal/synthtest"
+	"github.com/acme/module-registry/constructs/securebucket"
+)
+
+func newBucket(t *testing.T, props securebucket.Props) (cdktf.TerraformStack, *securebucket.Bucket) {
+	stack := synthtest.NewStack(t)
+	if props.EncryptionKey == nil {
+		props.EncryptionKey = encryptionkey.New(stack, "Key", nil)
+	}
+	return stack, securebucket.New(stack, "Bucket", &props)
+}
+
+func TestDefaultsAreSecure(t *testing.T) {
+	stack, _ := newBucket(t, securebucket.Props{})
+	out := synthtest.Synth(t, stack)
+
+	bucket := out.Resource(t, "aws_s3_bucket")
+	assert.Equal(t, "pkg-artifacts", bucket["bucket"])
+	assert.Equal(t, false, bucket["force_destroy"])
+
+	sse := out.Resource(t, "aws_s3_bucket_server_side_encryption_configuration")
+	rule := sse["rule"].([]any)[0].(map[string]any)
+	assert.Equal(t, true, rule["bucket_key_enabled"])
+	byDefault := rule["apply_server_side_encryption_by_default"].(map[string]any)
+	assert.Equal(t, "aws:kms", byDefault["sse_algorithm"])
+	assert.Regexp(t, `^\$\{aws_kms_key\.[^.]+\.arn\}$`, byDefault["kms_master_key_id"])
+
+	versioning := out.Resource(t, "aws_s3_bucket_versioning")
+	assert.Equal(t, "Enabled", versioning["versioning_configuration"].(map[string]any)["status"])
+
+	pab := out.Resource(t, "aws_s3_bucket_public_access_block")
+	for _, k := range []string{"block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"} {
+		assert.Equal(t, true, pab[k], k)
+	}
+	own := out.Resource(t, "aws_s3_bucket_ownership_controls")
+	assert.Equal(t, "BucketOwnerEnforced", own["rule"].(map[string]any)["object_ownership"])
+
+	assert.Empty(t, out.Resources("aws_s3_bucket_logging"), "access logging is opt-in")
+}
+
+func TestPolicyDeniesInsecureTransportAndForeignEncryption(t *testing.T) {
+	stack, _ := newBucket(t, securebucket.Props{})
+	out := synthtest.Synth(t, stack)
+	policy := out.Resource(t, "aws_s3_bucket_policy")
+	assert.Contains(t, policy["depends_on"], "aws_s3_bucket_public_access_block."+onlyName(t, out.Resources("aws_s3_bucket_public_access_block")))
+	st := synthtest.BySid(out.PolicyStatements(t, policy["policy"]))
+
+	tls := st[securebucket.DenyInsecureTransportSid]
+	require.NotNil(t, tls)
+	assert.Equal(t, "Deny", tls["effect"])
+	assert.Equal(t, map[string][]string{"Bool aws:SecureTransport": {"false"}}, synthtest.Conditions(tls))
+	assert.Len(t, synthtest.Strings(tls["resources"]), 2, "bucket and objects")
+
+	enc := st[securebucket.DenyOtherEncryptionSid]
+	require.NotNil(t, enc)
+	assert.Equal(t, "Deny", enc["effect"])
+	assert.Equal(t, []string{"s3:PutObject"}, synthtest.Strings(enc["actions"]))
+	assert.Equal(t, map[string][]string{
+		"StringNotEquals s3:x-amz-server-side-encryption": {"aws:kms"},
+		"Null s3:x-amz-server-side-encryption":            {"false"},
+	}, synthtest.Conditions(enc))
+
+	key := st[securebucket.DenyOtherKeysSid]
+	require.NotNil(t, key)
+	c := synthtest.Conditions(key)
+	require.Len(t, c["StringNotEquals s3:x-amz-server-side-encryption-aws-kms-key-id"], 1)
+	assert.Regexp(t, `^\$\{aws_kms_key\.[^.]+\.arn\}$`, c["StringNotEquals s3:x-amz-server-side-encryption-aws-kms-key-id"][0])
+	assert.Equal(t, []string{"false"}, c["Null s3:x-amz-server-side-encryption-aws-kms-key-id"])
+}
+
+func TestLifecycleRules(t *testing.T) {
+	stack, _ := newBucket(t, securebucket.Props{
+		NoncurrentVersionExpirationDays: 30,
+		Transitions: []securebucket.Transition{{Days: 30, StorageClass: "STANDARD_IA"}, {Days: 90, StorageClass: "GLACIER"}},
+	})
+	out := synthtest.Synth(t, stack)
+	lc := out.Resource(t, "aws_s3_bucket_lifecycle_configuration")
+	assert.Contains(t, lc["depends_on"], "aws_s3_bucket_versioning."+onlyName(t, out.Resources("aws_s3_bucket_versioning")))
+	rules := map[string]map[string]any{}
+	for _, r := range lc["rule"].([]any) {
+		m := r.(map[string]any)
+		rules[m["id"].(string)] = m
+		assert.Equal(t, "Enabled", m["status"])
+	}
+	require.Len(t, rules, 3)
+	assert.EqualValues(t, 7, rules["abort-incomplete-multipart-uploads"]["abort_incomplete_multipart_upload"].([]any)[0].(map[string]any)["days_after_initiation"])
+	assert.EqualValues(t, 30, rules["expire-noncurrent-versions"]["noncurrent_version_expiration"].([]any)[0].(map[string]any)["noncurrent_days"])
+	ts := rules["transition-storage-class"]["transition"].([]any)
+	require.Len(t, ts, 2)
+	assert.Equal(t, "GLACIER", ts[1].(map[string]any)["storage_class"])
+	assert.EqualValues(t, 90, ts[1].(map[string]any)["days"])
+}
+
+func TestDefaultLifecycleHasNoTransitions(t *testing.T) {
+	stack, _ := newBucket(t, securebucket.Props{})
+	lc := synthtest.Synth(t, stack).Resource(t, "aws_s3_bucket_lifecycle_configuration")
+	assert.Len(t, lc["rule"], 2)
+	assert.EqualValues(t, 90, lc["rule"].([]any)[1].(map[string]any)["noncurrent_version_expiration"].([]any)[0].(map[string]any)["noncurrent_days"])
+}
+
+func TestAccessLoggingAndForceDestroyAreOptIn(t *testing.T) {
+	stack, _ := newBucket(t, securebucket.Props{
+		BucketName: "team-b-artifacts", ForceDestroy: true,
+		AccessLogs: &securebucket.AccessLogs{TargetBucket: "team-b-access-logs", Prefix: "s3/team-b-artifacts/"},
+	})
+	out := synthtest.Synth(t, stack)
+	assert.Equal(t, true, out.Resource(t, "aws_s3_bucket")["force_destroy"])
+	logging := out.Resource(t, "aws_s3_bucket_logging")
+	assert.Equal(t, "team-b-access-logs", logging["target_bucket"])
+	assert.Equal(t, "s3/team-b-artifacts/", logging["target_prefix"])
+}
+
+func TestGrantsAreScopedToPrefixes(t *testing.T) {
+	stack, bucket := newBucket(t, securebucket.Props{})
+	role := iamrole.NewIamRole(stack, jsii.String("Task"), &iamrole.IamRoleConfig{AssumeRolePolicy: jsii.String("{}")})
+	bucket.GrantRead(role, "packages/")
+	bucket.GrantWrite(role, "packages/", "validators/")
+	out := synthtest.Synth(t, stack)
+
+	st := map[string]map[string]any{}
+	for _, p := range out.Resources("aws_iam_role_policy") {
+		for _, s := range out.PolicyStatements(t, p["policy"]) {
+			st[s["sid"].(string)] = s
+		}
+	}
+	read := st["ObjectsRead"]
+	require.NotNil(t, read)
+	assert.Equal(t, []string{"s3:GetObject", "s3:GetObjectVersion"}, synthtest.Strings(read["actions"]))
+	assert.Regexp(t, `^\$\{aws_s3_bucket\.[^.]+\.arn\}/packages/\*$`, synthtest.Strings(read["resources"])[0])
+	list := st["ListRead"]
+	require.NotNil(t, list)
+	assert.Equal(t, map[string][]string{"StringLike s3:prefix": {"packages/*"}}, synthtest.Conditions(list))
+
+	write := st["ObjectsWrite"]
+	require.NotNil(t, write)
+	assert.Contains(t, synthtest.Strings(write["actions"]), "s3:PutObject")
+	assert.NotContains(t, synthtest.Strings(write["actions"]), "s3:DeleteObject")
+	assert.Len(t, synthtest.Strings(write["resources"]), 2)
+
+	require.NotNil(t, st["UseKeyDecrypt"], "readers decrypt through S3")
+	require.NotNil(t, st["UseKeyEncryptDecrypt"], "writers encrypt through S3")
+	for _, sid := range []string{"UseKeyDecrypt", "UseKeyEncryptDecrypt"} {
+		via := synthtest.Conditions(st[sid])["StringEquals kms:ViaService"]
+		require.Len(t, via, 1, sid)
+		assert.True(t, strings.HasPrefix(via[0], "s3."), sid)
+	}
+}
+
+func TestAddToResourcePolicy(t *testing.T) {
+	stack, bucket := newBucket(t, securebucket.Props{})
+	bucket.AddToResourcePolicy(iampolicy.Statement{
+		Sid:        "AllowCloudTrailAclCheck",
+		Principals: []iampolicy.Principal{iampolicy.ServicePrincipal("cloudtrail.amazonaws.com")},
+		Actions:    []string{"s3:GetBucketAcl"},
+		Resources:  []string{*bucket.BucketArn()},
+	})
+	out := synthtest.Synth(t, stack)
+	st := synthtest.BySid(out.PolicyStatements(t, out.Resource(t, "aws_s3_bucket_policy")["policy"]))
+	assert.Contains(t, st, "AllowCloudTrailAclCheck")
+	assert.Contains(t, st, securebucket.DenyInsecureTransportSid, "own protections stay")
+}
+
+func TestInvalidPropsListEveryViolation(t *testing.T) {
+	stack := synthtest.NewStack(t)
+	b := securebucket.New(stack, "Bucket", &securebucket.Props{
+		BucketName:                      "Bad_Name",
+		AbortIncompleteUploadDays:       -1,
+		NoncurrentVersionExpirationDays: -5,
+		Transitions:                     []securebucket.Transition{{Days: 10, StorageClass: "STANDARD_IA"}, {Days: 5, StorageClass: "TAPE"}},
+		AccessLogs:                      &securebucket.AccessLogs{TargetBucket: "x"},
+	})
+	b.GrantRead(nil)
+	b.AddToResourcePolicy(iampolicy.Statement{Sid: securebucket.DenyInsecureTransportSid})
+	errs := synthtest.ValidationErrors(t, stack)
+	want := []string{
+		`BucketName: bucket name "Bad_Name" may hold only lowercase letters`,
+		"EncryptionKey: is required",
+		"AbortIncompleteUploadDays: must be at least 1, got -1",
+		"NoncurrentVersionExpirationDays: must be at least 1, got -5",
+		"Transitions[0].Days: S3 needs at least 30 days before STANDARD_IA, got 10",
+		`Transitions[1].StorageClass: "TAPE" is not one of`,
+		"Transitions[1].Days: must be later than the previous transition (10 days), got 5",
+		`AccessLogs.TargetBucket: bucket name "x" must be 3-63 characters long, got 1`,
+		"GrantRead: role is nil",
+		`AddToResourcePolicy: Sid "DenyInsecureTransport" is reserved`,
+	}
+	for _, w := range want {
+		found := false
+		for _, e := range errs {
+			found = found || strings.HasPrefix(e, "[test/Bucket] "+w)
+		}
+		assert.True(t, found, "missing %q in:\n%s", w, strings.Join(errs, "\n"))
+	}
+	assert.Len(t, errs, len(want), strings.Join(errs, "\n"))
+}
+
+func TestValidateBucketName(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"pkg-artifacts": true, "a.b-c": true, "abc": true,
+		"": false, "ab": false, strings.Repeat("a", 64): false, "UPPER": false, "under_score": false,
+		"-start": false, "end-": false, "a..b": false, "192.168.1.1": false, "xn--abc": false,
+		"sthree-x": false, "x-s3alias": false, "x--ol-s3": false, "a.mrap": false,
+	} {
+		err := securebucket.ValidateBucketName(name)
+		assert.Equal(t, ok, err == nil, "%q: %v", name, err)
+	}
+}
+
+func onlyName(t *testing.T, m map[string]map[string]any) string {
+	t.Helper()
+	require.Len(t, m, 1)
+	for k := range m {
+		return k
+	}
+	return ""
+}
