@@ -85,7 +85,7 @@ func TestPolicyDeniesInsecureTransportAndForeignEncryption(t *testing.T) {
 func TestLifecycleRules(t *testing.T) {
 	stack, _ := newBucket(t, securebucket.Props{
 		NoncurrentVersionExpirationDays: 30,
-		Transitions: []securebucket.Transition{{Days: 30, StorageClass: "STANDARD_IA"}, {Days: 90, StorageClass: "GLACIER"}},
+		Transitions:                     []securebucket.Transition{{Days: 30, StorageClass: "STANDARD_IA"}, {Days: 90, StorageClass: "GLACIER"}},
 	})
 	out := synthtest.Synth(t, stack)
 	lc := out.Resource(t, "aws_s3_bucket_lifecycle_configuration")
