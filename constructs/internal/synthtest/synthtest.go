@@ -18,7 +18,7 @@ import (
 // NewStack returns an empty stack with an AWS provider, ready for one construct.
 func NewStack(t testing.TB) cdktf.TerraformStack {
 	t.Helper()
-	app := cdktf.Testing_App(nil)
+	app := cdktf.Testing_App(&cdktf.TestingAppConfig{Outdir: jsii.String(t.TempDir()), StackTraces: jsii.Bool(false)})
 	stack := cdktf.NewTerraformStack(app, jsii.String("test"))
 	provider.NewAwsProvider(stack, jsii.String("aws"), &provider.AwsProviderConfig{Region: jsii.String("us-east-1")})
 	return stack
