@@ -1,0 +1,22 @@
+"""Registry of the moto patches: one module per gap, each exposing apply()."""
+
+import importlib
+
+# name -> module. Names are what EMULATOR_DISABLE_PATCHES / Options.DisablePatches use.
+PATCHES = {
+    "cloudtrail-arn": "patch_cloudtrail_arn",
+    "appautoscaling-tags": "patch_appautoscaling_tags",
+}
+
+
+def apply_all(disabled: set) -> list:
+    unknown = disabled - set(PATCHES)
+    if unknown:
+        raise SystemExit(f"unknown patch names: {sorted(unknown)}; known: {sorted(PATCHES)}")
+    applied = []
+    for name, module in PATCHES.items():
+        if name in disabled:
+            continue
+        importlib.import_module(module).apply()
+        applied.append(name)
+    return applied
