@@ -1,0 +1,164 @@
+package emulator
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// Each patch test runs the same calls twice: with the patch, they must behave
+// as AWS does; with only that patch disabled, they must hit moto's gap. The
+// second half proves that the patch, not some other change, restores AWS.
+
+func TestPatchCloudTrailAcceptsTrailARN(t *testing.T) {
+	t.Parallel()
+	t.Run("patched", func(t *testing.T) {
+		t.Parallel()
+		if err := cloudTrailByARN(t, Start(t)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("disabled", func(t *testing.T) {
+		t.Parallel()
+		if err := cloudTrailByARN(t, Start(t, Options{DisablePatches: []string{PatchCloudTrailARN}})); err == nil {
+			t.Fatal("moto accepted a trail ARN without the patch; is the patch still needed?")
+		}
+	})
+}
+
+// cloudTrailByARN drives a trail by ARN as the Terraform provider does and
+// returns the first way it differs from AWS.
+func cloudTrailByARN(t *testing.T, e *Emulator) error {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := e.AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3c, _ := e.S3Client(ctx)
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("audit-logs")}); err != nil {
+		t.Fatal(err)
+	}
+	ct := cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) { o.RetryMaxAttempts = 1 })
+	created, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("audit"), S3BucketName: aws.String("audit-logs")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := created.TrailARN
+
+	if _, err := ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: arn}); err != nil {
+		return err
+	}
+	st, err := ct.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: arn})
+	if err != nil {
+		return err
+	}
+	if !aws.ToBool(st.IsLogging) {
+		t.Fatal("StartLogging by ARN succeeded but GetTrailStatus says IsLogging=false")
+	}
+	if _, err := ct.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: arn}); err != nil {
+		return err
+	}
+	if st, err = ct.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: arn}); err != nil {
+		return err
+	}
+	if aws.ToBool(st.IsLogging) {
+		t.Fatal("StopLogging by ARN succeeded but GetTrailStatus says IsLogging=true")
+	}
+	if _, err := ct.DeleteTrail(ctx, &cloudtrail.DeleteTrailInput{Name: arn}); err != nil {
+		return err
+	}
+	trails, err := ct.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(trails.TrailList) != 0 {
+		t.Fatalf("DeleteTrail by ARN succeeded but %d trail(s) remain", len(trails.TrailList))
+	}
+	return nil
+}
+
+func TestPatchAppAutoScalingTags(t *testing.T) {
+	t.Parallel()
+	t.Run("patched", func(t *testing.T) {
+		t.Parallel()
+		if err := appAutoScalingTags(t, Start(t)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("disabled", func(t *testing.T) {
+		t.Parallel()
+		if err := appAutoScalingTags(t, Start(t, Options{DisablePatches: []string{PatchAppAutoScalingTags}})); err == nil {
+			t.Fatal("moto listed tags without the patch; is the patch still needed?")
+		}
+	})
+}
+
+// appAutoScalingTags registers a tagged target, then reads, adds and removes
+// tags as the Terraform provider does.
+func appAutoScalingTags(t *testing.T, e *Emulator) error {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := e.AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := aas.NewFromConfig(cfg, func(o *aas.Options) { o.RetryMaxAttempts = 1 })
+	reg, err := c.RegisterScalableTarget(ctx, &aas.RegisterScalableTargetInput{
+		ServiceNamespace:  aastypes.ServiceNamespaceDynamodb,
+		ResourceId:        aws.String("table/packages"),
+		ScalableDimension: aastypes.ScalableDimensionDynamoDBTableReadCapacityUnits,
+		MinCapacity:       aws.Int32(1),
+		MaxCapacity:       aws.Int32(10),
+		Tags:              map[string]string{"team": "registry"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := reg.ScalableTargetARN
+	if aws.ToString(arn) == "" {
+		t.Fatal("RegisterScalableTarget returned no ScalableTargetARN")
+	}
+
+	want := func(expect map[string]string) error {
+		out, err := c.ListTagsForResource(ctx, &aas.ListTagsForResourceInput{ResourceARN: arn})
+		if err != nil {
+			return err
+		}
+		if len(out.Tags) != len(expect) {
+			t.Fatalf("tags = %v, want %v", out.Tags, expect)
+		}
+		for k, v := range expect {
+			if out.Tags[k] != v {
+				t.Fatalf("tags = %v, want %v", out.Tags, expect)
+			}
+		}
+		return nil
+	}
+	if err := want(map[string]string{"team": "registry"}); err != nil {
+		return err
+	}
+	if _, err := c.TagResource(ctx, &aas.TagResourceInput{ResourceARN: arn, Tags: map[string]string{"env": "ci"}}); err != nil {
+		return err
+	}
+	if err := want(map[string]string{"team": "registry", "env": "ci"}); err != nil {
+		return err
+	}
+	if _, err := c.UntagResource(ctx, &aas.UntagResourceInput{ResourceARN: arn, TagKeys: []string{"team"}}); err != nil {
+		return err
+	}
+	if err := want(map[string]string{"env": "ci"}); err != nil {
+		return err
+	}
+	// AWS rejects tag calls on an unknown target.
+	bogus := aws.String(aws.ToString(arn) + "0")
+	if _, err := c.ListTagsForResource(ctx, &aas.ListTagsForResourceInput{ResourceARN: bogus}); err == nil {
+		t.Fatal("ListTagsForResource on an unknown ARN succeeded, AWS returns ResourceNotFoundException")
+	}
+	return nil
+}
