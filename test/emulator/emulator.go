@@ -66,10 +66,13 @@ const (
 	PatchCloudTrailARN = "cloudtrail-arn"
 	// PatchAppAutoScalingTags implements tagging of Application Auto Scaling targets.
 	PatchAppAutoScalingTags = "appautoscaling-tags"
+	// PatchS3LifecycleMinSize makes PutBucketLifecycleConfiguration keep and echo
+	// the transition default minimum object size.
+	PatchS3LifecycleMinSize = "s3-lifecycle-min-size"
 )
 
 // Patches lists every patch the launcher applies by default.
-var Patches = []string{PatchCloudTrailARN, PatchAppAutoScalingTags}
+var Patches = []string{PatchCloudTrailARN, PatchAppAutoScalingTags, PatchS3LifecycleMinSize}
 
 // ErrMotoMissing is returned (wrapped) when python3 or moto's server extras are absent.
 var ErrMotoMissing = errors.New("moto server is not installed: install Python 3 and then `pip install 'moto[server]==5.2.1'`")

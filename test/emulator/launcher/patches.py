@@ -6,6 +6,7 @@ import importlib
 PATCHES = {
     "cloudtrail-arn": "patch_cloudtrail_arn",
     "appautoscaling-tags": "patch_appautoscaling_tags",
+    "s3-lifecycle-min-size": "patch_s3_lifecycle_min_size",
 }
 
 
