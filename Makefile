@@ -1,0 +1,97 @@
+# The two set-up commands are `make up` (emulator + stack deployed + outputs) and
+# `make test` (every check CI runs). Everything they need is installed from here.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CHECKPOINT_DISABLE := 1
+
+RUN_DIR        := .run
+CDKTF          := tools/node_modules/.bin/cdktf
+EMULATOR_BIN   := $(RUN_DIR)/bin/emulator
+EMULATOR_STATE := $(RUN_DIR)/emulator.json
+ACME_ACCOUNT_ID ?= 838693051036
+STACK          := registry
+UNIT_PKGS       = $(shell go list ./... | grep -v '/test/')
+
+# Reads one field of the emulator's state file.
+emulator_field = python3 -c 'import json,sys; print(json.load(open("$(EMULATOR_STATE)"))[sys.argv[1]])' $(1)
+# Points Terraform at the machine's provider mirror when there is one (see app/tfmirror).
+tf_env = tf_rc=$$(go run ./app/cmd/tfcliconfig -out $(RUN_DIR)/terraform.rc); \
+	if [ -n "$$tf_rc" ]; then export TF_CLI_CONFIG_FILE="$$tf_rc"; fi
+
+.PHONY: help up down test check unit terratest tools emulator-start emulator-stop synth bench clean
+
+help:
+	@echo "make up    - start the local AWS emulator, deploy the stack to it with cdktf, print the outputs"
+	@echo "make down  - destroy the local stack and stop the emulator"
+	@echo "make test  - gofmt, go vet, unit tests (-race) and the terratest suites on the emulator"
+	@echo "make synth - synthesize cdktf.out/ with the cdktf CLI"
+	@echo "make bench - measure synth times and test-suite wall time"
+
+tools: $(CDKTF)
+
+$(CDKTF): tools/package.json tools/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js 20 or newer (it ships npm)"; exit 1; }
+	npm ci --prefix tools --no-audit --no-fund --loglevel=error
+	touch $@
+
+synth: tools
+	$(CDKTF) synth
+
+emulator-start:
+	@mkdir -p $(RUN_DIR)/bin
+	@if [ -f $(EMULATOR_STATE) ] && kill -0 "$$($(call emulator_field,pid))" 2>/dev/null; then \
+		echo "emulator already running at $$($(call emulator_field,endpoint))"; \
+	else \
+		rm -f $(EMULATOR_STATE); \
+		go build -o $(EMULATOR_BIN) ./test/emulator/cmd/emulator; \
+		nohup $(EMULATOR_BIN) -state-file $(EMULATOR_STATE) -account-id $(ACME_ACCOUNT_ID) \
+			> $(RUN_DIR)/emulator.log 2>&1 & \
+		for i in $$(seq 1 120); do [ -f $(EMULATOR_STATE) ] && break; sleep 0.5; done; \
+		[ -f $(EMULATOR_STATE) ] || { echo "emulator did not start; see $(RUN_DIR)/emulator.log:"; tail -20 $(RUN_DIR)/emulator.log; exit 1; }; \
+		echo "emulator running at $$($(call emulator_field,endpoint))"; \
+	fi
+
+emulator-stop:
+	@if [ -f $(EMULATOR_STATE) ]; then \
+		pid=$$($(call emulator_field,pid)); kill "$$pid" 2>/dev/null || true; \
+		for i in $$(seq 1 40); do kill -0 "$$pid" 2>/dev/null || break; sleep 0.25; done; \
+		rm -f $(EMULATOR_STATE); echo "emulator stopped"; \
+	fi
+
+up: tools emulator-start
+	@$(tf_env); \
+	export ACME_ENV=local ACME_ACCOUNT_ID=$(ACME_ACCOUNT_ID) ACME_AWS_ENDPOINT="$$($(call emulator_field,endpoint))"; \
+	$(CDKTF) deploy $(STACK) --auto-approve --outputs-file $(RUN_DIR)/outputs.json --outputs-file-include-sensitive-outputs=false
+	@echo; echo "Deployed to the emulator at $$($(call emulator_field,endpoint)):"
+	@python3 -c 'import json; o=json.load(open("$(RUN_DIR)/outputs.json"))["$(STACK)"]; [print(f"  {k} = {v}") for k,v in sorted(o.items())]'
+
+down: tools
+	@if [ -f $(EMULATOR_STATE) ] && kill -0 "$$($(call emulator_field,pid))" 2>/dev/null; then \
+		$(tf_env); \
+		export ACME_ENV=local ACME_ACCOUNT_ID=$(ACME_ACCOUNT_ID) ACME_AWS_ENDPOINT="$$($(call emulator_field,endpoint))"; \
+		$(CDKTF) destroy $(STACK) --auto-approve; \
+	fi
+	@$(MAKE) --no-print-directory emulator-stop
+	rm -rf $(RUN_DIR)/state $(RUN_DIR)/outputs.json
+
+test: check unit terratest
+
+check:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	go vet ./...
+
+unit:
+	go test -race -count=1 $(UNIT_PKGS)
+
+terratest:
+	go test -count=1 -timeout 80m ./test/...
+
+bench: tools
+	bash test/bench/synth.sh
+
+clean:
+	rm -rf cdktf.out $(RUN_DIR) tools/node_modules

@@ -1,0 +1,128 @@
+// Package deploy runs a construct for real: it synthesizes a minimal stack around it,
+// applies it with Terraform (through terratest) to a fresh emulator, and destroys it when
+// the test ends, then runs the test's checks that everything is gone.
+package deploy
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/gruntwork-io/terratest/modules/terraform"
+	"github.com/hashicorp/terraform-cdk-go/cdktf"
+
+	"github.com/acme/module-registry/app/config"
+	"github.com/acme/module-registry/app/tfmirror"
+	"github.com/acme/module-registry/stacks"
+	"github.com/acme/module-registry/test/emulator"
+)
+
+// AccountID is the account the emulator pretends to be, so ARNs look like the seed's.
+const AccountID = config.DefaultAccountID
+
+// Deployment is one applied stack on its own emulator.
+type Deployment struct {
+	Emulator *emulator.Emulator
+	Config   config.Config
+	Options  *terraform.Options
+	AWS      aws.Config
+	// Outputs holds the stack's outputs after apply.
+	Outputs map[string]any
+	goneChecks []func(t *testing.T)
+}
+
+// Apply builds a stack with build, deploys it and registers destroy for cleanup. build
+// receives the stack (already wired to the emulator) and the local configuration.
+func Apply(t *testing.T, name string, build func(stack cdktf.TerraformStack, cfg config.Config)) *Deployment {
+	t.Helper()
+	if err := emulator.RequireTerraform(); err != nil {
+		t.Fatal(err)
+	}
+	emu := emulator.Start(t, emulator.Options{AccountID: AccountID})
+	cfg := config.Config{
+		Environment:     config.Local,
+		Region:          emu.Region(),
+		AccountID:       emu.AccountID(),
+		ArtifactsBucket: config.DefaultArtifactsBucket,
+		KeyAlias:        config.DefaultKeyAlias,
+		Endpoint:        emu.Endpoint(),
+		StateDir:        t.TempDir(),
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+
+	outdir := t.TempDir()
+	synth(t, outdir, func(app cdktf.App) {
+		build(stacks.NewBase(app, name, cfg), cfg)
+	})
+
+	env, err := tfmirror.Env(filepath.Join(outdir, "terraform.rc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	awsCfg, err := emu.AWSConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Deployment{
+		Emulator: emu,
+		Config:   cfg,
+		AWS:      awsCfg,
+		Options: &terraform.Options{
+			TerraformDir: filepath.Join(outdir, "stacks", name),
+			EnvVars:      env,
+			NoColor:      true,
+		},
+	}
+	// Registered before apply so a failed apply still destroys what it created; runs
+	// before the emulator stops (cleanups run last-in, first-out).
+	t.Cleanup(func() {
+		terraform.Destroy(t, d.Options)
+		for _, check := range d.goneChecks {
+			check(t)
+		}
+	})
+	terraform.InitAndApply(t, d.Options)
+	d.Outputs = terraform.OutputAll(t, d.Options)
+	return d
+}
+
+// AfterDestroy registers a check that runs once the stack is destroyed, to prove the
+// live resources are gone.
+func (d *Deployment) AfterDestroy(check func(t *testing.T)) { d.goneChecks = append(d.goneChecks, check) }
+
+// Output returns a string output, failing the test if it is missing.
+func (d *Deployment) Output(t *testing.T, name string) string {
+	t.Helper()
+	v, ok := d.Outputs[name].(string)
+	if !ok || v == "" {
+		t.Fatalf("stack output %q missing; outputs: %v", name, d.Outputs)
+	}
+	return v
+}
+
+// PlanIsEmpty reports whether a fresh plan finds nothing to change (no drift after apply).
+func (d *Deployment) PlanIsEmpty(t *testing.T) bool {
+	t.Helper()
+	return terraform.PlanExitCode(t, d.Options) == 0
+}
+
+// Output declares a stack output; tests read it back from Deployment.Outputs.
+func Output(stack cdktf.TerraformStack, name string, value *string) {
+	cdktf.NewTerraformOutput(stack, jsii.String(name), &cdktf.TerraformOutputConfig{Value: value, StaticId: jsii.Bool(true)})
+}
+
+func synth(t *testing.T, outdir string, build func(cdktf.App)) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Fatalf("synth failed: %v", r)
+		}
+	}()
+	app := cdktf.NewApp(&cdktf.AppConfig{Outdir: jsii.String(outdir)})
+	build(app)
+	app.Synth()
+}
