@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -103,6 +104,7 @@ func TestJWTSecretLive(t *testing.T) {
 		assert.Equal(t, versionID, res.PreviousVersionID)
 		previous := readValue(t, sm, name, rotate.Previous)
 		current := readValue(t, sm, name, rotate.Current)
+		firstRotated := current.Secret
 		assert.Equal(t, deployed, previous, "the deployed value is AWSPREVIOUS, unchanged")
 		assert.NotEqual(t, deployed.Secret, current.Secret, "a new secret is AWSCURRENT")
 		assert.GreaterOrEqual(t, len(current.Secret), 64)
@@ -111,6 +113,18 @@ func TestJWTSecretLive(t *testing.T) {
 		// A rotation is not drift: Terraform does not undo it.
 		assert.True(t, d.PlanIsEmpty(t), "plan after rotation is empty")
 		assert.Equal(t, res.CurrentVersionID, currentVersion(t, sm, name), "still current after the plan")
+
+		// The command operators run, flags and all: it rotates again and prints ids only.
+		cmd := exec.Command("go", "run", "github.com/acme/module-registry/app/cmd/rotate-jwt-secret",
+			"-secret-name", name, "-region", d.Config.Region, "-endpoint", d.Emulator.Endpoint())
+		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_PROFILE=", "AWS_CONFIG_FILE=/dev/null")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		assert.Contains(t, string(out), "is AWSCURRENT")
+		again := readValue(t, sm, name, rotate.Current)
+		assert.Equal(t, current.ExpirationHours, again.ExpirationHours)
+		assert.NotContains(t, string(out), again.Secret, "the command never prints the value")
+		assert.Equal(t, readValue(t, sm, name, rotate.Previous).Secret, firstRotated, "the first rotation's secret is now AWSPREVIOUS")
 	})
 
 	d.AfterDestroy(func(t *testing.T) {
