@@ -33,10 +33,14 @@
 // Props.Generation, so changing any of them (or bumping Generation) makes Terraform write
 // a freshly generated value as a new version.
 //
-// Both features need the AWS provider >= 5.99 and Terraform >= 1.11, so New tightens the
-// stack's required_providers constraint to RequiredAWSProvider and its required_version
-// to RequiredTerraform: an older toolchain stops at "terraform init" with a clear version
-// message instead of failing halfway through an apply on an unknown argument.
+// The pair needs Terraform >= 1.11 (write-only arguments; ephemeral resources came in
+// 1.10) and the AWS provider >= 5.99 (secret_string_wo), while the stacks accept any 5.x
+// from 5.88. So New narrows its stack's required_providers constraint to
+// RequiredAWSProvider and sets required_version to RequiredTerraform, only in stacks that
+// use this construct: an older toolchain stops at "terraform init" with a version message
+// instead of an "unsupported argument" or unknown ephemeral resource error at plan time.
+// The override is on the stack because Terraform has one constraint per provider per
+// module; it has to be added after stacks.NewBase sets the wider one, which New always is.
 //
 // # Rotation
 //
