@@ -25,6 +25,13 @@
 // Clients built from AWSConfig directly must set path-style addressing for S3:
 //
 //	s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+//
+// Two slow spots are the AWS provider's own fixed waits, not emulator gaps,
+// and are the same against AWS (moto already answers what the provider wants):
+// aws_s3_bucket_lifecycle_configuration takes ~55 s per create/update
+// (steady-state polling of GetBucketLifecycleConfiguration every 5 s), and
+// aws_lb ~60 s (two "active" waiters that each sleep 30 s before the first
+// DescribeLoadBalancers, which moto answers "active").
 package emulator
 
 import (
