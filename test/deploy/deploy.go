@@ -6,6 +6,7 @@ package deploy
 import (
 	"context"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -29,7 +30,7 @@ type Deployment struct {
 	Options  *terraform.Options
 	AWS      aws.Config
 	// Outputs holds the stack's outputs after apply.
-	Outputs map[string]any
+	Outputs    map[string]any
 	goneChecks []func(t *testing.T)
 }
 
@@ -92,7 +93,9 @@ func Apply(t *testing.T, name string, build func(stack cdktf.TerraformStack, cfg
 
 // AfterDestroy registers a check that runs once the stack is destroyed, to prove the
 // live resources are gone.
-func (d *Deployment) AfterDestroy(check func(t *testing.T)) { d.goneChecks = append(d.goneChecks, check) }
+func (d *Deployment) AfterDestroy(check func(t *testing.T)) {
+	d.goneChecks = append(d.goneChecks, check)
+}
 
 // Output returns a string output, failing the test if it is missing.
 func (d *Deployment) Output(t *testing.T, name string) string {
@@ -115,8 +118,14 @@ func Output(stack cdktf.TerraformStack, name string, value *string) {
 	cdktf.NewTerraformOutput(stack, jsii.String(name), &cdktf.TerraformOutputConfig{Value: value, StaticId: jsii.Bool(true)})
 }
 
+// jsiiMu serializes synth: the jsii runtime shares one pipe to its node process, and
+// concurrent calls from parallel tests interleave on it.
+var jsiiMu sync.Mutex
+
 func synth(t *testing.T, outdir string, build func(cdktf.App)) {
 	t.Helper()
+	jsiiMu.Lock()
+	defer jsiiMu.Unlock()
 	defer func() {
 		if r := recover(); r != nil {
 			t.Fatalf("synth failed: %v", r)
