@@ -28,8 +28,9 @@
 //
 // Two slow spots are the AWS provider's own fixed waits, not emulator gaps,
 // and are the same against AWS (moto already answers what the provider wants):
-// aws_s3_bucket_lifecycle_configuration takes ~55 s per create/update
-// (steady-state polling of GetBucketLifecycleConfiguration every 5 s), and
+// aws_s3_bucket_lifecycle_configuration takes ~55 s per create/update (it
+// waits 10 s, then wants ten equal GetBucketLifecycleConfiguration reads 5 s
+// apart; moto's are equal from the first), and
 // aws_lb ~60 s (two "active" waiters that each sleep 30 s before the first
 // DescribeLoadBalancers, which moto answers "active").
 package emulator

@@ -13,8 +13,8 @@ configuration it reads back, including this value, equals what it wrote; with
 never happens against moto and the apply fails after its 3-minute wait.
 
 Not the cause of the ~55 s every lifecycle apply takes against moto: that is
-the provider's own steady-state polling (10 reads 5 s apart, all already
-equal); real AWS shows the same kind of fixed wait.
+the provider's own steady-state polling (a 10 s delay, then ten reads 5 s
+apart that must all match; moto's already do), a fixed wait AWS shows too.
 """
 
 from typing import Any
