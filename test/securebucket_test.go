@@ -98,6 +98,14 @@ func TestSecureBucketLive(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, s3types.ServerSideEncryptionAwsKms, head.ServerSideEncryption)
 	assert.Equal(t, keyArn, aws.ToString(head.SSEKMSKeyId))
+	// The bucket policy refuses uploads that ask for another encryption or another key.
+	_, err = client.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: aws.String("packages/aes/1.0.0/package.zip"),
+		Body: strings.NewReader("demo"), ServerSideEncryption: s3types.ServerSideEncryptionAes256})
+	assert.Error(t, err, "SSE-S3 upload must be denied by the bucket policy")
+	_, err = client.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: aws.String("packages/other/1.0.0/package.zip"),
+		Body: strings.NewReader("demo"), ServerSideEncryption: s3types.ServerSideEncryptionAwsKms,
+		SSEKMSKeyId: aws.String("arn:aws:kms:us-east-1:" + deploy.AccountID + ":key/00000000-0000-0000-0000-000000000000")})
+	assert.Error(t, err, "upload under another KMS key must be denied by the bucket policy")
 	// force_destroy is off, so the test removes what it wrote before destroy runs.
 	t.Cleanup(func() { emptyBucket(t, client, bucket) })
 

@@ -77,10 +77,14 @@ const (
 	// PatchS3LifecycleMinSize makes PutBucketLifecycleConfiguration keep and echo
 	// the transition default minimum object size.
 	PatchS3LifecycleMinSize = "s3-lifecycle-min-size"
+	// PatchS3BucketPolicyConditions evaluates bucket-policy conditions on object
+	// requests with the request's headers, so a conditioned Deny applies only when
+	// its conditions hold.
+	PatchS3BucketPolicyConditions = "s3-bucket-policy-conditions"
 )
 
 // Patches lists every patch the launcher applies by default.
-var Patches = []string{PatchCloudTrailARN, PatchAppAutoScalingTags, PatchS3LifecycleMinSize}
+var Patches = []string{PatchCloudTrailARN, PatchAppAutoScalingTags, PatchS3LifecycleMinSize, PatchS3BucketPolicyConditions}
 
 // ErrMotoMissing is returned (wrapped) when python3 or moto's server extras are absent.
 var ErrMotoMissing = errors.New("moto server is not installed: install Python 3 and then `pip install 'moto[server]==5.2.1'`")

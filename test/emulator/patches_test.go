@@ -229,3 +229,67 @@ func lifecycleMinSize(t *testing.T, e *Emulator) error {
 	}
 	return nil
 }
+
+func TestPatchS3BucketPolicyConditionsHoldAsOnAWS(t *testing.T) {
+	t.Parallel()
+	t.Run("patched", func(t *testing.T) {
+		t.Parallel()
+		if err := encryptionPolicyUploads(t, Start(t)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("disabled", func(t *testing.T) {
+		t.Parallel()
+		if err := encryptionPolicyUploads(t, Start(t, Options{DisablePatches: []string{PatchS3BucketPolicyConditions}})); err == nil {
+			t.Fatal("moto honoured the policy's conditions without the patch; is the patch still needed?")
+		}
+	})
+}
+
+// encryptionPolicyUploads puts a policy that denies uploads asking for any encryption
+// but aws:kms under one key, and checks each upload gets AWS's answer: a request with no
+// encryption header, or with the right key, is allowed; AES256 or another key is denied.
+func encryptionPolicyUploads(t *testing.T, e *Emulator) error {
+	t.Helper()
+	ctx := context.Background()
+	s3c, err := e.S3Client(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3c = s3.New(s3c.Options(), func(o *s3.Options) { o.RetryMaxAttempts = 1 })
+	bucket := aws.String("policy-conditions")
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: bucket}); err != nil {
+		t.Fatal(err)
+	}
+	const key = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+	policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[
+	 {"Sid":"DenyInsecureTransport","Effect":"Deny","Principal":{"AWS":"*"},"Action":"s3:*",
+	  "Resource":["arn:aws:s3:::policy-conditions","arn:aws:s3:::policy-conditions/*"],
+	  "Condition":{"Bool":{"aws:SecureTransport":"false"}}},
+	 {"Sid":"DenyOtherEncryption","Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::policy-conditions/*",
+	  "Condition":{"StringNotEquals":{"s3:x-amz-server-side-encryption":"aws:kms"},"Null":{"s3:x-amz-server-side-encryption":"false"}}},
+	 {"Sid":"DenyOtherKeys","Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::policy-conditions/*",
+	  "Condition":{"StringNotEquals":{"s3:x-amz-server-side-encryption-aws-kms-key-id":%q},"Null":{"s3:x-amz-server-side-encryption-aws-kms-key-id":"false"}}}]}`, key)
+	if _, err := s3c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: bucket, Policy: aws.String(policy)}); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name    string
+		in      s3.PutObjectInput
+		allowed bool
+	}{
+		{"no encryption header", s3.PutObjectInput{}, true},
+		{"aws:kms with the key", s3.PutObjectInput{ServerSideEncryption: s3types.ServerSideEncryptionAwsKms, SSEKMSKeyId: aws.String(key)}, true},
+		{"AES256", s3.PutObjectInput{ServerSideEncryption: s3types.ServerSideEncryptionAes256}, false},
+		{"aws:kms with another key", s3.PutObjectInput{ServerSideEncryption: s3types.ServerSideEncryptionAwsKms, SSEKMSKeyId: aws.String(key + "0")}, false},
+	}
+	for i, c := range cases {
+		in := c.in
+		in.Bucket, in.Key = bucket, aws.String(fmt.Sprintf("o%d", i))
+		_, err := s3c.PutObject(ctx, &in)
+		if (err == nil) != c.allowed {
+			return fmt.Errorf("%s: allowed=%v, AWS would answer allowed=%v (err: %v)", c.name, err == nil, c.allowed, err)
+		}
+	}
+	return nil
+}

@@ -7,6 +7,7 @@ PATCHES = {
     "cloudtrail-arn": "patch_cloudtrail_arn",
     "appautoscaling-tags": "patch_appautoscaling_tags",
     "s3-lifecycle-min-size": "patch_s3_lifecycle_min_size",
+    "s3-bucket-policy-conditions": "patch_s3_bucket_policy_conditions",
 }
 
 
