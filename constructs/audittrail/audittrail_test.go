@@ -50,9 +50,10 @@ func synthDefault(t *testing.T) fixture {
 	return fixture{out: out, trail: out.Resource(t, "aws_cloudtrail")}
 }
 
-// matchRef turns a pattern with "*" standing for a logical name into a regexp.
+// matchRef turns a pattern into a regexp matching it exactly, except that ".*." stands
+// for a logical name (as in "${data.aws_region.*.name}"); every other "*" is literal.
 func matchRef(pattern string) *regexp.Regexp {
-	return regexp.MustCompile("^" + strings.ReplaceAll(regexp.QuoteMeta(pattern), `\*`, `[^.}]+`) + "$")
+	return regexp.MustCompile("^" + strings.ReplaceAll(regexp.QuoteMeta(pattern), `\.\*\.`, `\.[^.}]+\.`) + "$")
 }
 
 func resourceNamed(t *testing.T, out *synthtest.Result, typ, nameSub string) (string, map[string]any) {
