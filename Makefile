@@ -21,7 +21,7 @@ emulator_field = python3 -c 'import json,sys; print(json.load(open("$(EMULATOR_S
 tf_env = tf_rc=$$(go run ./app/cmd/tfcliconfig -out $(RUN_DIR)/terraform.rc); \
 	if [ -n "$$tf_rc" ]; then export TF_CLI_CONFIG_FILE="$$tf_rc"; fi
 
-.PHONY: help up down test check unit terratest tools emulator-start emulator-stop synth bench clean
+.PHONY: help up down test check unit cli-synth terratest tools emulator-start emulator-stop synth bench clean
 
 help:
 	@echo "make up    - start the local AWS emulator, deploy the stack to it with cdktf, print the outputs"
@@ -77,12 +77,19 @@ down: tools
 	@$(MAKE) --no-print-directory emulator-stop
 	rm -rf $(RUN_DIR)/state $(RUN_DIR)/outputs.json
 
-test: check unit terratest
+test: check unit cli-synth terratest
 
 check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
+
+# The cdktf CLI path: installs the project-local CLI and synthesizes through it.
+cli-synth: tools
+	rm -rf $(RUN_DIR)/cli-synth
+	$(CDKTF) synth --output $(RUN_DIR)/cli-synth > $(RUN_DIR)/cli-synth.log 2>&1 || { cat $(RUN_DIR)/cli-synth.log; exit 1; }
+	test -s $(RUN_DIR)/cli-synth/stacks/$(STACK)/cdk.tf.json
+	@echo "cdktf synth wrote $(RUN_DIR)/cli-synth/stacks/$(STACK)/cdk.tf.json"
 
 unit:
 	go test -race -count=1 $(UNIT_PKGS)
