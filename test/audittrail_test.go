@@ -217,6 +217,21 @@ func TestAuditTrailLive(t *testing.T) {
 		assert.Equal(t, stringList{"bucket-owner-full-control"}, w.Condition["StringEquals"]["s3:x-amz-acl"])
 		// CloudTrail names the key it was configured with; the bucket accepts only that ARN.
 		assert.Equal(t, stringList{keyArn}, st[securebucket.DenyOtherKeysSid].Condition["StringNotEquals"]["s3:x-amz-server-side-encryption-aws-kms-key-id"])
+
+		// Upload a log file the way CloudTrail does, naming the key the trail holds: the
+		// bucket's deny statements must let it through.
+		desc, err := ct.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{TrailNameList: []string{trailName}})
+		require.NoError(t, err)
+		require.Len(t, desc.TrailList, 1)
+		logKey := "AWSLogs/" + account + "/CloudTrail/" + region + "/2026/01/01/" + account + "_CloudTrail_" + region + "_test.json.gz"
+		t.Cleanup(func() { emptyBucket(t, s3c, logBucket) })
+		_, err = s3c.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: &logBucket, Key: &logKey, Body: strings.NewReader("{}"),
+			ACL:                  s3types.ObjectCannedACLBucketOwnerFullControl,
+			ServerSideEncryption: s3types.ServerSideEncryptionAwsKms,
+			SSEKMSKeyId:          desc.TrailList[0].KmsKeyId,
+		})
+		assert.NoError(t, err, "a delivery under the trail's key is accepted by the log bucket")
 	})
 
 	t.Run("key policy", func(t *testing.T) {
