@@ -86,7 +86,7 @@ check:
 
 # The cdktf CLI path: installs the project-local CLI and synthesizes through it.
 cli-synth: tools
-	rm -rf $(RUN_DIR)/cli-synth
+	rm -rf $(RUN_DIR)/cli-synth && mkdir -p $(RUN_DIR)
 	$(CDKTF) synth --output $(RUN_DIR)/cli-synth > $(RUN_DIR)/cli-synth.log 2>&1 || { cat $(RUN_DIR)/cli-synth.log; exit 1; }
 	test -s $(RUN_DIR)/cli-synth/stacks/$(STACK)/cdk.tf.json
 	@echo "cdktf synth wrote $(RUN_DIR)/cli-synth/stacks/$(STACK)/cdk.tf.json"
