@@ -39,7 +39,6 @@ import (
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/cloudtrail"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/cloudwatchloggroup"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/s3bucketpolicy"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
 	"github.com/acme/module-registry/constructs/encryptionkey"
@@ -236,11 +235,7 @@ func New(scope constructs.Construct, id string, props *Props) *Trail {
 	if p.EncryptionKey != nil {
 		dependsOn = append(dependsOn, p.EncryptionKey.Resource())
 	}
-	if pol, ok := t.logBucket.Node().TryFindChild(jsii.String("Policy")).(s3bucketpolicy.S3BucketPolicy); ok && pol != nil {
-		dependsOn = append(dependsOn, pol)
-	} else {
-		t.errs.Addf("LogBucket", "securebucket no longer has a \"Policy\" child; the trail cannot wait for the bucket policy")
-	}
+	dependsOn = append(dependsOn, t.logBucket.PolicyResource())
 	t.selectors = t.eventSelectors()
 	t.trail = cloudtrail.NewCloudtrail(t, jsii.String("Trail"), &cloudtrail.CloudtrailConfig{
 		Name:                       jsii.String(p.TrailName),

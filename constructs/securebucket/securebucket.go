@@ -75,6 +75,7 @@ type Bucket struct {
 	props  Props
 	bucket s3bucket.S3Bucket
 	policy *iampolicy.Document
+	pol    s3bucketpolicy.S3BucketPolicy
 	grants int
 	errs   validation.Errors
 }
@@ -190,7 +191,7 @@ func New(scope constructs.Construct, id string, props *Props) *Bucket {
 		})
 	}
 	// The public access block must exist first, or a policy naming "*" can be refused.
-	s3bucketpolicy.NewS3BucketPolicy(c, jsii.String("Policy"), &s3bucketpolicy.S3BucketPolicyConfig{
+	b.pol = s3bucketpolicy.NewS3BucketPolicy(c, jsii.String("Policy"), &s3bucketpolicy.S3BucketPolicyConfig{
 		Bucket:    bucketID,
 		Policy:    b.policy.JSON(),
 		DependsOn: &[]cdktf.ITerraformDependable{pab},
@@ -256,6 +257,10 @@ func (b *Bucket) BucketArn() *string { return b.bucket.Arn() }
 
 // Resource exposes the underlying s3_bucket for escape hatches.
 func (b *Bucket) Resource() s3bucket.S3Bucket { return b.bucket }
+
+// PolicyResource is the bucket policy, for resources that must wait until it is in place
+// (a trail delivering logs, for example).
+func (b *Bucket) PolicyResource() s3bucketpolicy.S3BucketPolicy { return b.pol }
 
 // EncryptionKey is the key the bucket encrypts with.
 func (b *Bucket) EncryptionKey() encryptionkey.IKey { return b.props.EncryptionKey }
