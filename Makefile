@@ -13,7 +13,7 @@ EMULATOR_BIN   := $(RUN_DIR)/bin/emulator
 EMULATOR_STATE := $(RUN_DIR)/emulator.json
 ACME_ACCOUNT_ID ?= 838693051036
 STACK          := registry
-UNIT_PKGS       = $(shell go list ./... | grep -v '/test/')
+UNIT_PKGS       = $(shell go list ./... | grep -v -E '/test(/|$$)')
 
 # Reads one field of the emulator's state file.
 emulator_field = python3 -c 'import json,sys; print(json.load(open("$(EMULATOR_STATE)"))[sys.argv[1]])' $(1)
