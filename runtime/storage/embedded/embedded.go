@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -435,9 +434,15 @@ func (s *Store) record(bucket []byte, r storage.TransferRecord) error {
 	if r.ID == "" {
 		return errors.New("transfer record needs an ID")
 	}
-	// Key by time then ID so listing returns records in order.
-	key := fmt.Sprintf("%020d/%s", r.At.UnixNano(), r.ID)
-	return s.db.Batch(func(tx *bolt.Tx) error { return putJSON(tx.Bucket(bucket), key, r) })
+	// Key by insertion sequence so listing returns records in order.
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucket)
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		return putJSON(b, fmt.Sprintf("%020d/%s", seq, r.ID), r)
+	})
 }
 
 func (s *Store) RecordUpload(_ context.Context, r storage.TransferRecord) error {
@@ -460,7 +465,6 @@ func (s *Store) list(bucket []byte) ([]storage.TransferRecord, error) {
 			return nil
 		})
 	})
-	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 	return out, err
 }
 
