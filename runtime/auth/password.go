@@ -18,8 +18,10 @@ type Argon2Params struct {
 	Threads uint8
 }
 
-// DefaultArgon2 follows the RFC 9106 second recommended option (64 MiB).
-var DefaultArgon2 = Argon2Params{Time: 3, MemKiB: 64 * 1024, Threads: 2}
+// DefaultArgon2 is the OWASP password storage recommendation for argon2id
+// (19 MiB, 2 iterations, 1 lane): strong, and light enough that a login
+// does not dominate the service's memory.
+var DefaultArgon2 = Argon2Params{Time: 2, MemKiB: 19 * 1024, Threads: 1}
 
 // MaxPasswordBytes bounds the work an attacker can make us do per attempt.
 const MaxPasswordBytes = 1024
