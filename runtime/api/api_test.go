@@ -276,7 +276,7 @@ func TestListPackages(t *testing.T) {
 	var page struct {
 		Packages []struct {
 			Name, Version, SHA256Hash, UploadedAt, Uploader string
-			Size                                             int64
+			Size                                            int64
 		} `json:"packages"`
 		Total      int  `json:"total"`
 		NextOffset *int `json:"next_offset"`
