@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -119,19 +118,16 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, rec *storage.Tra
 	}()
 
 	h := sha256.New()
-	buf := getBuf()
-	defer putBuf(buf)
-	body := &readTracker{r: http.MaxBytesReader(w, r.Body, max)}
-	size, err := io.CopyBuffer(io.MultiWriter(h, bw), body, *buf)
-	if err != nil {
+	size, rerr, werr := hashedCopy(bw, http.MaxBytesReader(w, r.Body, max), h)
+	if rerr != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		if errors.As(rerr, &mbe) {
 			return user, errorf(http.StatusRequestEntityTooLarge, "package larger than the %d-byte limit", max)
 		}
-		if body.err != nil {
-			return user, errorf(http.StatusBadRequest, "reading request body: %v", err)
-		}
-		return user, err
+		return user, errorf(http.StatusBadRequest, "reading request body: %v", rerr)
+	}
+	if werr != nil {
+		return user, werr
 	}
 	got := hex.EncodeToString(h.Sum(nil))
 	rec.SHA256, rec.Size = got, size
@@ -154,21 +150,6 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, rec *storage.Tra
 	}
 	loggerFrom(ctx).Info("package uploaded", "package", storage.Key(name, version), "sha256", got, "size", size)
 	return user, nil
-}
-
-// readTracker remembers a read error so a failing client (400) can be told
-// apart from a failing store (500) after io.CopyBuffer.
-type readTracker struct {
-	r   io.Reader
-	err error
-}
-
-func (t *readTracker) Read(p []byte) (int, error) {
-	n, err := t.r.Read(p)
-	if err != nil && err != io.EOF {
-		t.err = err
-	}
-	return n, err
 }
 
 // ---- download ----
@@ -243,17 +224,20 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, rec *storage.T
 		return nil
 	}
 
-	// Stream, hashing every chunk, but hold the most recent chunk back: it
-	// is only sent once the whole blob has matched its recorded digest.
-	// Corruption therefore never yields a complete response; a corrupted
-	// blob that fits in one chunk gets a clean 500 instead.
-	b1, b2 := getBuf(), getBuf()
-	defer putBuf(b1)
-	defer putBuf(b2)
-	cur, next := *b1, *b2
-	h := sha256.New()
-	var total int64
-	pending, started := 0, false
+	// Stream, hashing every chunk (in a reader goroutine, overlapping the
+	// network write), but hold the most recent chunk back: it is only sent
+	// once the whole blob has matched its recorded digest. Corruption
+	// therefore never yields a complete response; a corrupted blob that
+	// fits in one chunk gets a clean 500 instead.
+	cr := startChunkReader(rc, sha256.New(), pkg.Size)
+	defer cr.close()
+	var pending *chunk
+	defer func() { // runs before cr.close
+		if pending != nil {
+			cr.release(*pending)
+		}
+	}()
+	started := false
 	send := func(p []byte) error {
 		if !started {
 			setHeaders()
@@ -262,35 +246,28 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, rec *storage.T
 		_, err := w.Write(p)
 		return err
 	}
-	for {
-		n, rerr := io.ReadFull(rc, next)
-		if n > 0 {
-			h.Write(next[:n])
-			total += int64(n)
-			if total > pkg.Size {
-				break // longer than recorded: fails the check below
-			}
-			if pending > 0 {
-				if err := send(cur[:pending]); err != nil {
-					rec.Outcome, rec.Detail = storage.OutcomeError, "client went away"
-					return errAbort
-				}
-			}
-			cur, next, pending = next, cur, n
-		}
-		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
-			break
-		}
-		if rerr != nil {
-			s.integrityFailure(r, rec, pkg, "read error: "+rerr.Error())
-			if started {
+	for c := range cr.chunks {
+		if pending != nil {
+			err := send((*pending.b)[:pending.n])
+			cr.release(*pending)
+			pending = nil
+			if err != nil {
+				rec.Outcome, rec.Detail = storage.OutcomeError, "client went away"
 				return errAbort
 			}
-			return errorf(http.StatusInternalServerError, "stored package %s could not be read", storage.Key(name, version))
 		}
+		pending = &c
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); total != pkg.Size || got != pkg.SHA256 {
-		s.integrityFailure(r, rec, pkg, "stored bytes do not match the recorded digest (got sha256 "+got+", size "+strconv.FormatInt(total, 10)+")")
+	res := <-cr.result
+	if res.err != nil {
+		s.integrityFailure(r, rec, pkg, "read error: "+res.err.Error())
+		if started {
+			return errAbort
+		}
+		return errorf(http.StatusInternalServerError, "stored package %s could not be read", storage.Key(name, version))
+	}
+	if got := hex.EncodeToString(res.sum); res.n != pkg.Size || got != pkg.SHA256 {
+		s.integrityFailure(r, rec, pkg, "stored bytes do not match the recorded digest (got sha256 "+got+", size "+strconv.FormatInt(res.n, 10)+")")
 		if started {
 			return errAbort
 		}
@@ -298,12 +275,13 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, rec *storage.T
 	}
 	if !started {
 		setHeaders()
-		started = true
 	}
-	if pending > 0 {
-		if _, err := w.Write(cur[:pending]); err != nil {
+	if pending != nil {
+		_, err := w.Write((*pending.b)[:pending.n])
+		cr.release(*pending)
+		pending = nil
+		if err != nil {
 			rec.Outcome, rec.Detail = storage.OutcomeError, "client went away"
-			return nil
 		}
 	}
 	return nil

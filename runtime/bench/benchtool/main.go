@@ -198,4 +198,3 @@ func latency(url, user, pw, name string, conc, per int) error {
 	}
 	return nil
 }
-
