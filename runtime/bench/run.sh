@@ -34,18 +34,27 @@ field() { awk -v k="$1" '{for(i=1;i<NF;i++) if($i==k) print $(i+1)}'; }
 
 echo "machine: $(nproc) cores, $(uname -sr), disk $(df -h "$BENCH_DIR" | awk 'NR==2{print $1}')" >&2
 
-# 1. dd baseline on the same disk
-sync
-t0=$(date +%s.%N)
-dd if=/dev/zero of="$BENCH_DIR/dd.bin" bs=1M count=1024 conv=fdatasync status=none
-t1=$(date +%s.%N)
-rm -f "$BENCH_DIR/dd.bin"
-DD=$(echo "1024 / ($t1 - $t0)" | bc -l)
+max() { printf '%s\n' "$@" | sort -g | tail -1; }
+RUNS=${BENCH_RUNS:-3}
 
-# 2. 1 GiB upload through the API, 3. verified download
+# 1+2. dd baseline and 1 GiB upload through the API, alternating on the
+# same disk (RUNS rounds, best of each: the disk is shared and noisy).
+# 3. verified download after each upload.
 start_registry "$BENCH_DIR/data"
-UP=$("$BT" upload -url "$URL" -password "$PW" -name bench -version 1 -size $((1 << 30)) | field upload)
-DOWN=$("$BT" download -url "$URL" -password "$PW" -name bench -version 1 | field download)
+DDS=() UPS=() DOWNS=()
+for i in $(seq "$RUNS"); do
+  sync
+  t0=$(date +%s.%N)
+  dd if=/dev/zero of="$BENCH_DIR/dd.bin" bs=1M count=1024 conv=fdatasync status=none
+  t1=$(date +%s.%N)
+  rm -f "$BENCH_DIR/dd.bin"
+  DDS+=("$(echo "1024 / ($t1 - $t0)" | bc -l)")
+  sync
+  UPS+=("$("$BT" upload -url "$URL" -password "$PW" -name bench -version "$i" -size $((1 << 30)) | field upload)")
+  DOWNS+=("$("$BT" download -url "$URL" -password "$PW" -name bench -version "$i" | field download)")
+done
+DD=$(max "${DDS[@]}") UP=$(max "${UPS[@]}") DOWN=$(max "${DOWNS[@]}")
+echo "dd MiB/s: ${DDS[*]}; upload MiB/s: ${UPS[*]}; download MiB/s: ${DOWNS[*]}" >&2
 SHA=$("$BT" sha256 -size $((2 << 30)) | field sha256_single_core)
 
 # 5. metadata GET latency at 64 concurrent clients
@@ -62,7 +71,7 @@ stop_registry
 
 pct() { echo "100 * $1 / $2" | bc -l; }
 printf '\n| Measurement | Result | Reference | Ratio | Target |\n|---|---|---|---|---|\n'
-printf '| 1 GiB upload through the API | %.0f MiB/s | dd conv=fdatasync %.0f MiB/s | %.0f%% | >= 80%% |\n' "$UP" "$DD" "$(pct "$UP" "$DD")"
+printf '| 1 GiB upload through the API (best of %s) | %.0f MiB/s | dd conv=fdatasync %.0f MiB/s | %.0f%% | >= 80%% |\n' "$RUNS" "$UP" "$DD" "$(pct "$UP" "$DD")"
 printf '| 1 GiB download, verified while streaming | %.0f MiB/s | sha256 single core %.0f MiB/s | %.0f%% | >= 70%% |\n' "$DOWN" "$SHA" "$(pct "$DOWN" "$SHA")"
 printf '| Peak RSS (VmHWM) of a fresh process, 2 GiB upload | %.1f MiB | | | <= 64 MiB |\n' "$(echo "$HWM / 1024" | bc -l)"
 printf '| Authenticated GET /packages, 64 clients | p50 %.2f ms, p99 %.2f ms | %.0f req/s | | p99 <= 5 ms |\n' "$P50" "$P99" "$RPS"

@@ -126,7 +126,19 @@ func download(url, tok, name, version string) error {
 		b, _ := io.ReadAll(resp.Body)
 		return fmt.Errorf("download: %s %s", resp.Status, b)
 	}
-	n, err := io.Copy(io.Discard, resp.Body)
+	buf := make([]byte, 1<<20)
+	var n int64
+	for {
+		k, rerr := resp.Body.Read(buf)
+		n += int64(k)
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			err = rerr
+			break
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("download aborted after %d bytes: %w", n, err)
 	}
