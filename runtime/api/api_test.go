@@ -462,3 +462,29 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 	assert.Equal(t, registered, documented, "openapi.yaml and Server.Routes must list the same endpoints")
 }
+
+func TestClientLeavingMidDownload(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	tok := h.admin()
+	content := randomBytes(t, 12*copyBufSize)
+	readAll(t, h.upload(tok, "big", "1", content, nil))
+	for range 3 {
+		resp := h.do(req{method: "GET", path: "/packages/big/1", token: tok})
+		_, err := io.ReadFull(resp.Body, make([]byte, 1000))
+		require.NoError(t, err)
+		resp.Body.Close() // hang up mid-stream
+	}
+	// The server is still healthy and serves the full, verified content.
+	resp := h.do(req{method: "GET", path: "/packages/big/1", token: tok})
+	assert.Equal(t, sha(content), sha(readAll(t, resp)))
+	require.Eventually(t, func() bool {
+		recs, _ := h.store.ListDownloads(context.Background())
+		errs := 0
+		for _, r := range recs {
+			if r.Outcome == storage.OutcomeError {
+				errs++
+			}
+		}
+		return errs == 3
+	}, 5*time.Second, 20*time.Millisecond, "abandoned downloads are recorded")
+}

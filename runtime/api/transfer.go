@@ -252,6 +252,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, rec *storage.T
 			cr.release(*pending)
 			pending = nil
 			if err != nil {
+				cr.release(c)
 				rec.Outcome, rec.Detail = storage.OutcomeError, "client went away"
 				return errAbort
 			}
