@@ -1,0 +1,287 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/acme/module-registry/runtime/storage"
+)
+
+const maxJSONBody = 64 << 10
+
+func decodeJSON(r *http.Request, w http.ResponseWriter, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errorf(http.StatusRequestEntityTooLarge, "request body larger than %d bytes", maxJSONBody)
+		}
+		return errorf(http.StatusBadRequest, "malformed JSON body: %v", err)
+	}
+	if dec.More() {
+		return errorf(http.StatusBadRequest, "malformed JSON body: trailing data")
+	}
+	return nil
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	components := map[string]map[string]string{}
+	status, overall := http.StatusOK, "ok"
+	check := func(name string, err error) {
+		if err != nil {
+			loggerFrom(r.Context()).Error("health check failed", "component", name, "error", err.Error())
+			components[name] = map[string]string{"status": "unavailable"}
+			status, overall = http.StatusServiceUnavailable, "degraded"
+			return
+		}
+		components[name] = map[string]string{"status": "ok"}
+	}
+	check("metadata", s.cfg.Backend.Meta.Ping(r.Context()))
+	check("blobs", s.cfg.Backend.Blobs.Ping(r.Context()))
+	if s.cfg.Auth == nil {
+		components["auth"] = map[string]string{"status": "not_configured"}
+	} else {
+		components["auth"] = map[string]string{"status": "ok"}
+	}
+	writeJSON(w, status, map[string]any{"status": overall, "components": components})
+}
+
+func (s *Server) handleTracks(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string][]string{"plannedTracks": {"Access control track"}})
+}
+
+func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	_, _ = w.Write(openAPIDoc)
+}
+
+type authRequest struct {
+	User *struct {
+		Name    string `json:"name"`
+		IsAdmin bool   `json:"is_admin"`
+	} `json:"user"`
+	Secret *struct {
+		Password string `json:"password"`
+	} `json:"secret"`
+}
+
+func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Auth == nil {
+		writeError(w, r, errNotConfigured)
+		return
+	}
+	var req authRequest
+	if err := decodeJSON(r, w, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if req.User == nil || req.User.Name == "" || req.Secret == nil || req.Secret.Password == "" {
+		writeError(w, r, errorf(http.StatusBadRequest, "body must be {\"user\": {\"name\": ...}, \"secret\": {\"password\": ...}}"))
+		return
+	}
+	tok, err := s.cfg.Auth.Login(r.Context(), req.User.Name, req.Secret.Password)
+	if err != nil {
+		loggerFrom(r.Context()).Info("login failed", "user", req.User.Name)
+		writeError(w, r, err)
+		return
+	}
+	infoFrom(r.Context()).user = req.User.Name
+	writeJSON(w, http.StatusOK, tok)
+}
+
+// ---- packages ----
+
+type packageView struct {
+	Name       string `json:"name"`
+	Version    string `json:"version"`
+	SHA256     string `json:"sha256_hash"`
+	Size       int64  `json:"size"`
+	UploadedAt string `json:"uploaded_at"`
+	Uploader   string `json:"uploader"`
+}
+
+func viewOf(p storage.Package) packageView {
+	return packageView{p.Name, p.Version, p.SHA256, p.Size, p.UploadedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00"), p.Uploader}
+}
+
+func pathCoords(r *http.Request) (string, string, error) {
+	name, version := r.PathValue("name"), r.PathValue("version")
+	if err := ValidateName(name); err != nil {
+		return name, version, err
+	}
+	if err := ValidateVersion(version); err != nil {
+		return name, version, err
+	}
+	return name, version, nil
+}
+
+func intParam(r *http.Request, key string, def, min, max int) (int, error) {
+	v := r.URL.Query().Get(key)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min || n > max {
+		return 0, errorf(http.StatusBadRequest, "%s must be an integer between %d and %d", key, min, max)
+	}
+	return n, nil
+}
+
+func (s *Server) handleListPackages(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.authorize(r, storage.PermSearch); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	offset, err := intParam(r, "offset", 0, 0, 1<<30)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	limit, err := intParam(r, "limit", 100, 1, 1000)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	name := r.URL.Query().Get("name")
+	if name != "" {
+		if err := ValidateName(name); err != nil {
+			writeError(w, r, err)
+			return
+		}
+	}
+	pkgs, total, err := s.cfg.Backend.Meta.ListPackages(r.Context(), storage.ListOptions{Name: name, Offset: offset, Limit: limit})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	views := make([]packageView, 0, len(pkgs))
+	for _, p := range pkgs {
+		views = append(views, viewOf(p))
+	}
+	resp := map[string]any{"packages": views, "total": total, "offset": offset, "limit": limit}
+	if next := offset + len(pkgs); next < total {
+		resp["next_offset"] = next
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) handleDeletePackage(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.authorize(r, storage.PermAdmin); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	name, version, err := pathCoords(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	p, err := s.cfg.Backend.Meta.DeletePackage(r.Context(), name, version)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := s.cfg.Backend.Blobs.Delete(r.Context(), p.BlobKey); err != nil {
+		loggerFrom(r.Context()).Error("deleting blob of removed package", "package", storage.Key(name, version), "error", err.Error())
+	}
+	loggerFrom(r.Context()).Info("package deleted", "package", storage.Key(name, version))
+	writeJSON(w, http.StatusOK, viewOf(p))
+}
+
+// ---- users ----
+
+type userView struct {
+	Name        string   `json:"name"`
+	Permissions []string `json:"permissions"`
+}
+
+type createUserRequest struct {
+	Name        string   `json:"name"`
+	Password    string   `json:"password"`
+	Permissions []string `json:"permissions"`
+}
+
+// MinPasswordLen is the shortest password accepted for a new user.
+const MinPasswordLen = 12
+
+func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.authorize(r, storage.PermAdmin); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	users, err := s.cfg.Backend.Meta.ListUsers(r.Context())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out := make([]userView, 0, len(users))
+	for _, u := range users {
+		out = append(out, userView{u.Name, u.Permissions})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": out})
+}
+
+func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
+	p, err := s.authorize(r, storage.PermAdmin)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var req createUserRequest
+	if err := decodeJSON(r, w, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := validIdent("user name", req.Name, 64, "._-@"); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if len(req.Password) < MinPasswordLen {
+		writeError(w, r, errorf(http.StatusBadRequest, "password must be at least %d characters", MinPasswordLen))
+		return
+	}
+	for _, perm := range req.Permissions {
+		if !slices.Contains(storage.AllPermissions, perm) {
+			writeError(w, r, errorf(http.StatusBadRequest, "unknown permission %q (valid: %s)", perm, strings.Join(storage.AllPermissions, ", ")))
+			return
+		}
+	}
+	hash, err := s.cfg.Auth.HashPassword(req.Password)
+	if err != nil {
+		writeError(w, r, errorf(http.StatusBadRequest, "%v", err))
+		return
+	}
+	perms := slices.Compact(slices.Sorted(slices.Values(req.Permissions)))
+	if perms == nil {
+		perms = []string{}
+	}
+	u := storage.User{Name: req.Name, PasswordHash: hash, Permissions: perms, CreatedAt: s.cfg.Now().UTC()}
+	if err := s.cfg.Backend.Meta.CreateUser(r.Context(), u); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	loggerFrom(r.Context()).Info("user created", "new_user", u.Name, "permissions", perms, "by", p.User.Name)
+	writeJSON(w, http.StatusCreated, userView{u.Name, perms})
+}
+
+func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
+	p, err := s.authorize(r, storage.PermAdmin)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	name := r.PathValue("name")
+	if name == p.User.Name {
+		writeError(w, r, errorf(http.StatusBadRequest, "an administrator cannot delete their own account"))
+		return
+	}
+	if err := s.cfg.Backend.Meta.DeleteUser(r.Context(), name); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	loggerFrom(r.Context()).Info("user deleted", "deleted_user", name, "by", p.User.Name)
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,258 @@
+// Package api is the registry's HTTP interface: routing, authentication
+// middleware and the package, user and service endpoints. Errors from every
+// handler go through writeError, the one mapping from errors to statuses.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/acme/module-registry/runtime/auth"
+	"github.com/acme/module-registry/runtime/storage"
+)
+
+// DefaultMaxUploadBytes is the default upload size limit (5 GiB).
+const DefaultMaxUploadBytes int64 = 5 << 30
+
+//go:embed openapi.yaml
+var openAPIDoc []byte
+
+// OpenAPI returns the OpenAPI 3 document describing the API.
+func OpenAPI() []byte { return openAPIDoc }
+
+// Config wires a Server.
+type Config struct {
+	Backend storage.Backend
+	// Auth authenticates users and tokens. Nil means authentication is not
+	// configured: /authenticate and all protected endpoints answer 501.
+	Auth *auth.Service
+	// Logger receives JSON request logs. Default slog.Default().
+	Logger *slog.Logger
+	// MaxUploadBytes caps a package body. Default DefaultMaxUploadBytes.
+	MaxUploadBytes int64
+	// Now is the clock for records. Default time.Now.
+	Now func() time.Time
+}
+
+// Server serves the registry API.
+type Server struct {
+	cfg     Config
+	mux     *http.ServeMux
+	handler http.Handler
+}
+
+// Route is one registered method + path pattern.
+type Route struct {
+	Method, Path string
+	h            http.HandlerFunc
+}
+
+// New builds a Server.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxUploadBytes <= 0 {
+		cfg.MaxUploadBytes = DefaultMaxUploadBytes
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	for _, rt := range s.Routes() {
+		s.mux.HandleFunc(rt.Method+" "+rt.Path, rt.h)
+	}
+	s.handler = s.withRequestContext(http.HandlerFunc(s.dispatch))
+	return s
+}
+
+// Routes lists every endpoint (the OpenAPI document must match it).
+func (s *Server) Routes() []Route {
+	return []Route{
+		{"GET", "/health", s.handleHealth},
+		{"GET", "/tracks", s.handleTracks},
+		{"GET", "/openapi.yaml", s.handleOpenAPI},
+		{"PUT", "/authenticate", s.handleAuthenticate},
+		{"GET", "/packages", s.handleListPackages},
+		{"PUT", "/packages/{name}/{version}", s.handleUpload},
+		{"GET", "/packages/{name}/{version}", s.handleDownload},
+		{"DELETE", "/packages/{name}/{version}", s.handleDeletePackage},
+		{"GET", "/users", s.handleListUsers},
+		{"POST", "/users", s.handleCreateUser},
+		{"DELETE", "/users/{name}", s.handleDeleteUser},
+	}
+}
+
+// Handler returns the root handler with logging and request IDs.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// dispatch routes the request; the mux's own plain-text 404/405 answers are
+// replaced by the JSON error body.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	sc := &statusCapture{header: w.Header()}
+	h.ServeHTTP(sc, r)
+	status := sc.status
+	if status == 0 {
+		status = http.StatusNotFound
+	}
+	msg := "no such endpoint"
+	if status == http.StatusMethodNotAllowed {
+		msg = "method " + r.Method + " not allowed on " + r.URL.Path
+	}
+	writeError(w, r, errorf(status, "%s", msg))
+}
+
+type statusCapture struct {
+	header http.Header
+	status int
+}
+
+func (c *statusCapture) Header() http.Header         { return c.header }
+func (c *statusCapture) Write(p []byte) (int, error) { return len(p), nil }
+func (c *statusCapture) WriteHeader(code int)        { c.status = code }
+
+// ---- request context: IDs, logging, caller identity ----
+
+type ctxKey int
+
+const (
+	keyLogger ctxKey = iota
+	keyInfo
+)
+
+type reqInfo struct {
+	user string
+}
+
+func loggerFrom(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(keyLogger).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
+}
+
+func infoFrom(ctx context.Context) *reqInfo {
+	if i, ok := ctx.Value(keyInfo).(*reqInfo); ok {
+		return i
+	}
+	return &reqInfo{}
+}
+
+var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+func newID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// withRequestContext assigns a request ID (an incoming X-Request-ID if it is
+// well-formed), echoes it, puts a logger carrying it into the context and
+// writes one access log line per request. Credentials are never logged.
+func (s *Server) withRequestContext(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-ID")
+		if !requestIDRE.MatchString(id) {
+			id = newID()
+		}
+		w.Header().Set("X-Request-ID", id)
+		log := s.cfg.Logger.With("request_id", id)
+		info := &reqInfo{}
+		ctx := context.WithValue(context.WithValue(r.Context(), keyLogger, log), keyInfo, info)
+		sw := &statusWriter{ResponseWriter: w}
+		aborted := true
+		defer func() {
+			attrs := []any{
+				"method", r.Method, "path", r.URL.Path, "status", sw.status,
+				"bytes", sw.bytes, "duration_ms", float64(time.Since(start).Microseconds()) / 1000,
+				"remote", clientIP(r),
+			}
+			if info.user != "" {
+				attrs = append(attrs, "user", info.user)
+			}
+			if aborted {
+				attrs = append(attrs, "aborted", true)
+			}
+			log.Info("request", attrs...)
+		}()
+		next.ServeHTTP(sw, r.WithContext(ctx))
+		aborted = false
+	})
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// authenticate resolves the caller from X-Authorization (or Authorization)
+// and consumes one token use.
+func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
+	if s.cfg.Auth == nil {
+		return auth.Principal{}, errNotConfigured
+	}
+	h := r.Header.Get("X-Authorization")
+	if h == "" {
+		h = r.Header.Get("Authorization")
+	}
+	p, err := s.cfg.Auth.Authenticate(r.Context(), h)
+	if err == nil {
+		infoFrom(r.Context()).user = p.User.Name
+	}
+	return p, err
+}
+
+// authorize authenticates and checks perm.
+func (s *Server) authorize(r *http.Request, perm string) (auth.Principal, error) {
+	p, err := s.authenticate(r)
+	if err != nil {
+		return p, err
+	}
+	return p, p.Require(perm)
+}

@@ -1,0 +1,185 @@
+// Package storage defines the persistence interfaces of the registry runtime:
+// a BlobStore for artifact bytes and a MetadataStore for users, tokens,
+// packages and the upload/download audit records.
+//
+// Backends: runtime/storage/embedded (local filesystem + bbolt, the default)
+// and, later, an AWS backend (S3 + DynamoDB tables users, tokens, packages,
+// uploads, downloads). Every backend must pass the contract suite in
+// runtime/storage/storagetest.
+package storage
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Sentinel errors. Backends wrap them so callers can use errors.Is.
+var (
+	// ErrNotFound: the user, token, package or blob does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists: a conditional create found the key already present.
+	ErrExists = errors.New("already exists")
+	// ErrTokenExhausted: the token has reached its use limit.
+	ErrTokenExhausted = errors.New("token use limit reached")
+	// ErrTokenExpired: the token's expiry time has passed.
+	ErrTokenExpired = errors.New("token expired")
+)
+
+// Permission names stored with a user.
+const (
+	PermUpload   = "upload"
+	PermDownload = "download"
+	PermSearch   = "search"
+	PermAdmin    = "admin"
+)
+
+// AllPermissions lists every valid permission.
+var AllPermissions = []string{PermUpload, PermDownload, PermSearch, PermAdmin}
+
+// User is a registry account (DynamoDB table "users", key "name").
+type User struct {
+	Name         string    `json:"name"`
+	PasswordHash string    `json:"password_hash"` // PHC-encoded argon2id hash, never the password
+	Permissions  []string  `json:"permissions"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// Has reports whether u holds perm. The admin permission implies all others.
+func (u User) Has(perm string) bool {
+	for _, p := range u.Permissions {
+		if p == perm || p == PermAdmin {
+			return true
+		}
+	}
+	return false
+}
+
+// Token is the server-side record of an issued JWT (DynamoDB table "tokens",
+// key "token_id", TTL attribute "exp_ts" = ExpiresAt in Unix seconds).
+type Token struct {
+	ID        string    `json:"token_id"`
+	User      string    `json:"user"`
+	IssuedAt  time.Time `json:"issued_at"`
+	ExpiresAt time.Time `json:"exp_ts"`
+	Uses      int       `json:"uses"`
+	MaxUses   int       `json:"max_uses"`
+}
+
+// Package is the metadata of one stored artifact version (DynamoDB table
+// "packages", key "pkg_key" = Key(Name, Version)).
+type Package struct {
+	Name       string    `json:"name"`
+	Version    string    `json:"version"`
+	SHA256     string    `json:"sha256_hash"` // lowercase hex
+	Size       int64     `json:"size"`
+	UploadedAt time.Time `json:"uploaded_at"`
+	Uploader   string    `json:"uploader"`
+	BlobKey    string    `json:"-"` // where the bytes live in the BlobStore
+}
+
+// Key returns the package key "name/version".
+func Key(name, version string) string { return name + "/" + version }
+
+// Outcomes recorded in upload and download records.
+const (
+	OutcomeOK               = "ok"
+	OutcomeDenied           = "denied"
+	OutcomeNotFound         = "not_found"
+	OutcomeHashMismatch     = "hash_mismatch"
+	OutcomeIntegrityFailure = "integrity_failure"
+	OutcomeConflict         = "conflict"
+	OutcomeTooLarge         = "too_large"
+	OutcomeInvalid          = "invalid"
+	OutcomeError            = "error"
+)
+
+// TransferRecord is one audit entry of an upload (table "uploads") or a
+// download attempt (table "downloads"), keyed by ID.
+type TransferRecord struct {
+	ID       string    `json:"id"`
+	User     string    `json:"user"` // empty when the caller was not authenticated
+	Name     string    `json:"name"`
+	Version  string    `json:"version"`
+	Outcome  string    `json:"outcome"`
+	SHA256   string    `json:"sha256_hash,omitempty"`
+	Size     int64     `json:"size,omitempty"`
+	At       time.Time `json:"at"`
+	ClientIP string    `json:"client_ip,omitempty"`
+	Detail   string    `json:"detail,omitempty"`
+}
+
+// ListOptions selects a page of packages ordered by pkg_key.
+type ListOptions struct {
+	Name   string // when set, only versions of this exact package name
+	Offset int
+	Limit  int // must be > 0
+}
+
+// MetadataStore holds users, tokens, packages and audit records. All methods
+// are safe for concurrent use.
+type MetadataStore interface {
+	// CreateUser adds u; ErrExists if the name is taken.
+	CreateUser(ctx context.Context, u User) error
+	// PutUser creates or replaces u.
+	PutUser(ctx context.Context, u User) error
+	GetUser(ctx context.Context, name string) (User, error)
+	// DeleteUser removes the user; ErrNotFound if absent.
+	DeleteUser(ctx context.Context, name string) error
+	ListUsers(ctx context.Context) ([]User, error)
+
+	// CreateToken stores a new token record; ErrExists on a duplicate ID.
+	CreateToken(ctx context.Context, t Token) error
+	// UseToken atomically and durably consumes one use of the token at time
+	// now and returns the updated record. It returns ErrNotFound,
+	// ErrTokenExpired or ErrTokenExhausted without consuming a use. Under
+	// any concurrency at most MaxUses calls succeed per token, across
+	// restarts.
+	UseToken(ctx context.Context, id string, now time.Time) (Token, error)
+	GetToken(ctx context.Context, id string) (Token, error)
+
+	// CreatePackage records p only if Key(p.Name, p.Version) is absent;
+	// ErrExists otherwise (the existing record is untouched).
+	CreatePackage(ctx context.Context, p Package) error
+	GetPackage(ctx context.Context, name, version string) (Package, error)
+	// ListPackages returns a page ordered by key, and the total match count.
+	ListPackages(ctx context.Context, opts ListOptions) ([]Package, int, error)
+	// DeletePackage removes the record and returns it; ErrNotFound if absent.
+	DeletePackage(ctx context.Context, name, version string) (Package, error)
+
+	RecordUpload(ctx context.Context, r TransferRecord) error
+	RecordDownload(ctx context.Context, r TransferRecord) error
+	ListUploads(ctx context.Context) ([]TransferRecord, error)
+	ListDownloads(ctx context.Context) ([]TransferRecord, error)
+
+	Ping(ctx context.Context) error
+}
+
+// BlobWriter receives the bytes of one new blob. Nothing is visible under
+// the key until Commit returns nil; Abort (or a crash) leaves nothing behind.
+// Exactly one of Commit or Abort must be called.
+type BlobWriter interface {
+	io.Writer
+	// Commit makes the blob durable and visible under its key.
+	Commit(ctx context.Context) error
+	// Abort discards everything written. Safe to call after Commit failed.
+	Abort() error
+}
+
+// BlobStore holds artifact bytes under opaque keys.
+type BlobStore interface {
+	// Create starts a new blob under key; keys are never reused.
+	Create(ctx context.Context, key string) (BlobWriter, error)
+	// Open streams a committed blob; ErrNotFound if absent.
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+	// Delete removes a blob; deleting an absent blob is not an error.
+	Delete(ctx context.Context, key string) error
+	Ping(ctx context.Context) error
+}
+
+// Backend bundles the two stores a registry runs on.
+type Backend struct {
+	Blobs BlobStore
+	Meta  MetadataStore
+}
