@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -35,6 +36,10 @@ type Store struct {
 	blobDir string
 	tmpDir  string
 	db      *bolt.DB
+
+	useMu         sync.Mutex
+	usePending    []*tokenUse // uses waiting for the next commit
+	useCommitting bool        // a goroutine is committing uses
 }
 
 var (
@@ -323,44 +328,95 @@ func (s *Store) GetToken(_ context.Context, id string) (storage.Token, error) {
 	return t, err
 }
 
-// UseToken runs inside a bbolt batch: concurrent uses share one durable
-// transaction, and bbolt serialises writers, so the check-and-increment is
-// atomic. The function never returns an error to the batch, so it is not
-// re-run for other callers' failures.
+// tokenUse is one UseToken call waiting for the group commit that records it.
+type tokenUse struct {
+	id   string
+	now  time.Time
+	tok  storage.Token
+	err  error
+	done chan struct{}
+}
+
+// UseToken consumes one use through a group commit: the uses that arrive
+// while a commit is in flight are applied, in arrival order, in the next
+// write transaction, so they share its fsyncs. Each check-and-increment
+// reads the token as the transaction sees it (including earlier uses in the
+// same transaction), so the limit holds under concurrency, and a call returns
+// only after the transaction that counted it has committed.
+//
+// Unlike bbolt's DB.Batch, which waits up to MaxBatchDelay (10 ms) to gather
+// a batch, a commit starts as soon as the previous one has finished.
 func (s *Store) UseToken(_ context.Context, id string, now time.Time) (storage.Token, error) {
-	var (
-		out    storage.Token
-		result error
-	)
-	err := s.db.Batch(func(tx *bolt.Tx) error {
-		out, result = storage.Token{}, nil
+	u := &tokenUse{id: id, now: now, done: make(chan struct{})}
+	s.useMu.Lock()
+	s.usePending = append(s.usePending, u)
+	lead := !s.useCommitting
+	s.useCommitting = true
+	s.useMu.Unlock()
+	if lead {
+		s.commitUses()
+	}
+	<-u.done
+	return u.tok, u.err
+}
+
+// commitUses records the pending uses in one write transaction and wakes
+// their callers. If more uses arrived meanwhile, a new goroutine commits
+// them, so no caller waits for batches after its own.
+func (s *Store) commitUses() {
+	s.useMu.Lock()
+	batch := s.usePending
+	s.usePending = nil
+	s.useMu.Unlock()
+
+	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketTokens)
-		var t storage.Token
-		if err := getJSON(b, id, &t); err != nil {
-			result = err
-			return nil
-		}
-		switch {
-		case !now.Before(t.ExpiresAt):
-			result = storage.ErrTokenExpired
-		case t.Uses >= t.MaxUses:
-			result = storage.ErrTokenExhausted
-		default:
-			t.Uses++
-			if err := putJSON(b, id, t); err != nil {
+		for _, u := range batch {
+			var err error
+			u.tok, u.err, err = useToken(b, u.id, u.now)
+			if err != nil {
 				return err
 			}
 		}
-		out = t
 		return nil
 	})
 	if err != nil {
-		return storage.Token{}, err
+		// Nothing in the transaction was committed: no use was counted.
+		for _, u := range batch {
+			u.tok, u.err = storage.Token{}, err
+		}
 	}
-	if result != nil {
-		return storage.Token{}, result
+
+	s.useMu.Lock()
+	if len(s.usePending) > 0 {
+		go s.commitUses()
+	} else {
+		s.useCommitting = false
 	}
-	return out, nil
+	s.useMu.Unlock()
+	for _, u := range batch {
+		close(u.done)
+	}
+}
+
+// useToken applies one use inside tx. result is the caller's outcome (not
+// found, expired, exhausted); fatal aborts the whole transaction.
+func useToken(b *bolt.Bucket, id string, now time.Time) (tok storage.Token, result, fatal error) {
+	var t storage.Token
+	if err := getJSON(b, id, &t); err != nil {
+		return storage.Token{}, err, nil
+	}
+	switch {
+	case !now.Before(t.ExpiresAt):
+		return storage.Token{}, storage.ErrTokenExpired, nil
+	case t.Uses >= t.MaxUses:
+		return storage.Token{}, storage.ErrTokenExhausted, nil
+	}
+	t.Uses++
+	if err := putJSON(b, id, t); err != nil {
+		return storage.Token{}, nil, err
+	}
+	return t, nil, nil
 }
 
 func (s *Store) CreatePackage(_ context.Context, p storage.Package) error {

@@ -2,8 +2,12 @@ package embedded
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,4 +86,57 @@ func TestBlobKeysCannotEscape(t *testing.T) {
 		_, err = s.Open(context.Background(), k)
 		assert.Error(t, err, k)
 	}
+}
+
+// Concurrent uses of several tokens share group commits; every use that was
+// granted is on disk after a reopen, and no token goes past its limit.
+func TestGroupCommittedUsesAreDurable(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	now := time.Now()
+	s, err := Open(dir)
+	require.NoError(t, err)
+	const tokens, limit, perToken = 4, 25, 40
+	for i := range tokens {
+		require.NoError(t, s.CreateToken(ctx, storage.Token{ID: fmt.Sprint("t", i), ExpiresAt: now.Add(time.Hour), MaxUses: limit}))
+	}
+	var granted [tokens]atomic.Int32
+	var wg sync.WaitGroup
+	for i := range tokens {
+		for range perToken {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := s.UseToken(ctx, fmt.Sprint("t", i), now)
+				switch {
+				case err == nil:
+					granted[i].Add(1)
+				case !errors.Is(err, storage.ErrTokenExhausted):
+					t.Errorf("unexpected error: %v", err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	require.NoError(t, s.Close())
+
+	s, err = Open(dir)
+	require.NoError(t, err)
+	defer s.Close()
+	for i := range tokens {
+		assert.EqualValues(t, limit, granted[i].Load())
+		tok, err := s.GetToken(ctx, fmt.Sprint("t", i))
+		require.NoError(t, err)
+		assert.Equal(t, limit, tok.Uses)
+	}
+}
+
+func TestUseTokenAfterCloseFails(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir())
+	require.NoError(t, err)
+	require.NoError(t, s.CreateToken(ctx, storage.Token{ID: "t", ExpiresAt: time.Now().Add(time.Hour), MaxUses: 5}))
+	require.NoError(t, s.Close())
+	_, err = s.UseToken(ctx, "t", time.Now())
+	require.Error(t, err)
 }
