@@ -421,12 +421,12 @@ func (t *Trail) checkProps(derivedGroup, derivedRole bool) {
 		}
 	}
 	for i, arn := range p.DataEventBucketArns {
-		if !isToken(arn) && !bucketArnPattern.MatchString(arn) {
+		if !validation.IsToken(arn) && !bucketArnPattern.MatchString(arn) {
 			e.Addf(fmt.Sprintf("DataEventBucketArns[%d]", i), "%q is not a bucket ARN (arn:aws:s3:::<bucket>, no key or wildcard)", arn)
 		}
 	}
 	for i, arn := range p.DataEventTableArns {
-		if !isToken(arn) && !tableArnPattern.MatchString(arn) {
+		if !validation.IsToken(arn) && !tableArnPattern.MatchString(arn) {
 			e.Addf(fmt.Sprintf("DataEventTableArns[%d]", i), "%q is not a DynamoDB table ARN (arn:aws:dynamodb:<region>:<account>:table/<name>)", arn)
 		}
 	}
@@ -446,8 +446,6 @@ func validateTrailName(name string) error {
 	}
 	return nil
 }
-
-func isToken(s string) bool { return *cdktf.Token_IsUnresolved(jsii.String(s)) }
 
 // sidSuffix turns a trail name into letters and digits for statement ids, so two trails
 // sharing a key add distinct statements: "acme-audit-trail" -> "AcmeAuditTrail".

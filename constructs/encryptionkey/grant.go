@@ -1,7 +1,6 @@
 package encryptionkey
 
 import (
-	"fmt"
 	"regexp"
 
 	"github.com/aws/constructs-go/constructs/v10"
@@ -44,17 +43,12 @@ func (g *granter) grant(kind string, role iampolicy.Role, actions, via []string)
 		}
 		st.Conditions = []iampolicy.Condition{iampolicy.StringEquals("kms:ViaService", endpoints...)}
 	}
-	id := fmt.Sprintf("Grant%s%s%d", kind, sanitize(*role.Node().Id()), g.n)
-	iampolicy.Grant(g.scope, id, role, st)
+	iampolicy.Grant(g.scope, iampolicy.GrantID(kind, role, g.n), role, st)
 }
 
 func (g *granter) validate(e *validation.Errors) {
 	e.Merge(&g.errs)
 }
-
-var nonAlnum = regexp.MustCompile(`[^A-Za-z0-9]`)
-
-func sanitize(s string) string { return nonAlnum.ReplaceAllString(s, "") }
 
 // ImportedKey is a key created elsewhere, known by ARN. Grants work through IAM; its key
 // policy must already delegate to the account (the AWS default does).

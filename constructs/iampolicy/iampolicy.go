@@ -12,6 +12,7 @@ package iampolicy
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 
 	"github.com/aws/constructs-go/constructs/v10"
@@ -151,6 +152,14 @@ func (d *Document) JSON() *string { return d.data.Json() }
 type Role interface {
 	constructs.IConstruct
 	Name() *string
+}
+
+var nonAlnum = regexp.MustCompile(`[^A-Za-z0-9]`)
+
+// GrantID names the n-th grant of kind a construct hands to role, e.g. "GrantReadTaskRole2",
+// so grants from several constructs and calls never collide.
+func GrantID(kind string, role Role, n int) string {
+	return fmt.Sprintf("Grant%s%s%d", kind, nonAlnum.ReplaceAllString(*role.Node().Id(), ""), n)
 }
 
 // Grant attaches statements to role as an inline policy created under scope, named after

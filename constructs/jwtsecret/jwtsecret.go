@@ -282,8 +282,7 @@ func (s *Secret) grant(kind string, role iampolicy.Role, actions []string) bool 
 		s.errs.Addf("Grant"+kind, "role is nil")
 		return false
 	}
-	id := fmt.Sprintf("Grant%s%s%d", kind, alnum(*role.Node().Id()), s.grants)
-	iampolicy.Grant(s, id, role, iampolicy.Statement{
+	iampolicy.Grant(s, iampolicy.GrantID(kind, role, s.grants), role, iampolicy.Statement{
 		Sid:       kind + "JwtSecret",
 		Actions:   actions,
 		Resources: []string{*s.secret.Arn()},
@@ -292,19 +291,16 @@ func (s *Secret) grant(kind string, role iampolicy.Role, actions []string) bool 
 }
 
 var (
-	nonAlnum = regexp.MustCompile(`[^A-Za-z0-9]`)
 	// Secrets Manager names: letters, digits and /_+=.@- up to 512 characters.
 	namePattern = regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]{1,512}$`)
 )
-
-func alnum(s string) string { return nonAlnum.ReplaceAllString(s, "") }
 
 func (s *Secret) validate(e *validation.Errors) {
 	p := s.props
 	if p.EncryptionKey == nil {
 		e.Addf("EncryptionKey", "is required: the secret is encrypted with the project's customer-managed key")
 	}
-	if !*cdktf.Token_IsUnresolved(jsii.String(p.SecretName)) {
+	if !validation.IsToken(p.SecretName) {
 		if !namePattern.MatchString(p.SecretName) {
 			e.Addf("SecretName", "%q must be 1-512 letters, digits or /_+=.@- characters", p.SecretName)
 		}

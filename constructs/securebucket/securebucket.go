@@ -341,23 +341,13 @@ func (b *Bucket) grant(kind string, role iampolicy.Role, prefixes []string, acti
 		}
 		statements = append(statements, list)
 	}
-	id := fmt.Sprintf("Grant%s%s%d", kind, alnum(*role.Node().Id()), b.grants)
-	iampolicy.Grant(b, id, role, statements...)
+	iampolicy.Grant(b, iampolicy.GrantID(kind, role, b.grants), role, statements...)
 	return true
-}
-
-func alnum(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, s)
 }
 
 func (b *Bucket) validate(e *validation.Errors) {
 	p := b.props
-	if !*cdktf.Token_IsUnresolved(jsii.String(p.BucketName)) {
+	if !validation.IsToken(p.BucketName) {
 		if err := ValidateBucketName(p.BucketName); err != nil {
 			e.Addf("BucketName", "%v", err)
 		}
@@ -389,7 +379,7 @@ func (b *Bucket) validate(e *validation.Errors) {
 		last = t.Days
 	}
 	if a := p.AccessLogs; a != nil {
-		if !*cdktf.Token_IsUnresolved(jsii.String(a.TargetBucket)) {
+		if !validation.IsToken(a.TargetBucket) {
 			if err := ValidateBucketName(a.TargetBucket); err != nil {
 				e.Addf("AccessLogs.TargetBucket", "%v", err)
 			}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/hashicorp/terraform-cdk-go/cdktf"
 )
 
 // Errors collects violations, each naming the prop it concerns.
@@ -22,6 +23,10 @@ func (e *Errors) Merge(other *Errors) { e.list = append(e.list, other.list...) }
 
 // List returns the violations recorded so far.
 func (e *Errors) List() []string { return e.list }
+
+// IsToken reports whether s is an unresolved cdktf token (a reference known only at
+// deploy time), which validation must leave alone.
+func IsToken(s string) bool { return *cdktf.Token_IsUnresolved(jsii.String(s)) }
 
 type check struct{ run func(*Errors) }
 
