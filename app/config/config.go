@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/securebucket"
 )
 
@@ -109,10 +110,8 @@ func Load(getenv func(string) string) (Config, error) {
 }
 
 var (
-	regionPattern    = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$`)
-	accountPattern   = regexp.MustCompile(`^[0-9]{12}$`)
-	keyAliasPattern  = regexp.MustCompile(`^alias/[a-zA-Z0-9/_-]{1,250}$`)
-	reservedKeyAlias = "alias/aws/"
+	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$`)
+	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
 )
 
 // Validate reports every invalid setting at once.
@@ -135,8 +134,8 @@ func (c Config) Validate() error {
 	if err := securebucket.ValidateBucketName(c.ArtifactsBucket); err != nil {
 		bad("ACME_ARTIFACTS_BUCKET", "%v", err)
 	}
-	if !keyAliasPattern.MatchString(c.KeyAlias) || strings.HasPrefix(c.KeyAlias, reservedKeyAlias) {
-		bad("ACME_KMS_KEY_ALIAS", "%q must look like alias/<name> (letters, digits, /_-) and not start with alias/aws/", c.KeyAlias)
+	if err := encryptionkey.ValidateAlias(c.KeyAlias); err != nil {
+		bad("ACME_KMS_KEY_ALIAS", "%v", err)
 	}
 	switch c.Environment {
 	case Local:

@@ -53,7 +53,7 @@ func TestEveryInvalidSettingIsReported(t *testing.T) {
 		`config: ACME_REGION: "mars-1" is not an AWS region name such as us-east-1`,
 		`config: ACME_ACCOUNT_ID: "12345" is not a 12-digit AWS account id`,
 		`config: ACME_ARTIFACTS_BUCKET: bucket name "Bad_Bucket" may hold only lowercase letters, digits, dots and hyphens, and must begin and end with a letter or digit`,
-		`config: ACME_KMS_KEY_ALIAS: "alias/aws/s3" must look like alias/<name> (letters, digits, /_-) and not start with alias/aws/`,
+		`config: ACME_KMS_KEY_ALIAS: "alias/aws/s3" must be alias/<name> (letters, digits, /_-) and must not start with alias/aws/`,
 	}, lines)
 }
 

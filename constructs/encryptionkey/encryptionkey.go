@@ -194,10 +194,18 @@ var (
 	scopingVariables = []string{"aws:SourceArn", "aws:SourceAccount", "kms:ViaService", "kms:CallerAccount"}
 )
 
+// ValidateAlias checks a key alias against KMS's rules and says what is wrong.
+func ValidateAlias(alias string) error {
+	if !aliasPattern.MatchString(alias) || strings.HasPrefix(alias, "alias/aws/") {
+		return fmt.Errorf("%q must be alias/<name> (letters, digits, /_-) and must not start with alias/aws/", alias)
+	}
+	return nil
+}
+
 func (k *Key) validate(e *validation.Errors) {
 	p := k.props
-	if !aliasPattern.MatchString(p.Alias) || strings.HasPrefix(p.Alias, "alias/aws/") {
-		e.Addf("Alias", "%q must be alias/<name> (letters, digits, /_-) and must not start with alias/aws/", p.Alias)
+	if err := ValidateAlias(p.Alias); err != nil {
+		e.Addf("Alias", "%v", err)
 	}
 	if p.DeletionWindowDays < 7 || p.DeletionWindowDays > 30 {
 		e.Addf("DeletionWindowDays", "must be between 7 and 30 days, got %d", p.DeletionWindowDays)
