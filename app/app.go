@@ -17,6 +17,9 @@ func New(cfg config.Config, outdir string) cdktf.App {
 		ac.Outdir = jsii.String(outdir)
 	}
 	a := cdktf.NewApp(ac)
+	if !cfg.IsLocal() {
+		stacks.NewBootstrap(a, cfg)
+	}
 	stacks.NewRegistry(a, cfg)
 	return a
 }

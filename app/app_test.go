@@ -2,10 +2,14 @@ package app_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/cloudwatchloggroup"
+	"github.com/hashicorp/terraform-cdk-go/cdktf"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -33,14 +37,24 @@ func synth(t *testing.T, vars map[string]string) map[string][]byte {
 	return stackJSON
 }
 
-// Every stack of every environment holds to the IAM invariant.
-func TestNoIAMWildcardsInAnyStack(t *testing.T) {
+// Every stack of every environment holds to the security invariants (the aspect would
+// already have failed synth; this also proves each environment synthesizes).
+func TestEveryStackIsCompliant(t *testing.T) {
+	want := map[string][]string{
+		"local": {stacks.RegistryStackName},
+		"dev":   {stacks.BootstrapStackName, stacks.RegistryStackName},
+		"prod":  {stacks.BootstrapStackName, stacks.RegistryStackName},
+	}
 	for _, env := range []string{"local", "dev", "prod"} {
-		for name, body := range synth(t, map[string]string{"ACME_ENV": env}) {
-			v, err := compliance.CheckIAMWildcards(body)
+		got := synth(t, map[string]string{"ACME_ENV": env})
+		var names []string
+		for name, body := range got {
+			names = append(names, name)
+			v, err := compliance.Check(body, compliance.Options{})
 			require.NoError(t, err)
 			assert.Empty(t, v, "%s/%s", env, name)
 		}
+		assert.ElementsMatch(t, want[env], names, env)
 	}
 }
 
@@ -75,6 +89,36 @@ func TestEnvironmentsWireProviderAndBackend(t *testing.T) {
 	require.NotNil(t, s3)
 	assert.Equal(t, "acme-tfstate-111122223333-us-east-1", s3["bucket"])
 	assert.Equal(t, "prod/registry.tfstate", s3["key"])
-	assert.Equal(t, true, s3["encrypt"])
+	assert.NotContains(t, s3, "encrypt", "encrypt alone asks SSE-S3, which the state bucket refuses; its default SSE-KMS applies")
 	assert.Equal(t, true, s3["use_lockfile"])
+
+	const stateKey = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	var keyed, boot tree
+	out := synth(t, map[string]string{"ACME_ENV": "prod", "ACME_ACCOUNT_ID": "111122223333", "ACME_STATE_KMS_KEY_ARN": stateKey})
+	require.NoError(t, json.Unmarshal(out[stacks.RegistryStackName], &keyed))
+	assert.Equal(t, true, keyed.Terraform.Backend["s3"]["encrypt"])
+	assert.Equal(t, stateKey, keyed.Terraform.Backend["s3"]["kms_key_id"])
+
+	// The bootstrap stack cannot keep its state in the bucket it creates.
+	require.NoError(t, json.Unmarshal(out[stacks.BootstrapStackName], &boot))
+	require.Contains(t, boot.Terraform.Backend, "local")
+	assert.Regexp(t, `/bootstrap-prod\.tfstate$`, boot.Terraform.Backend["local"]["path"])
+	assert.Equal(t, []any{"111122223333"}, boot.Provider["aws"][0]["allowed_account_ids"])
+}
+
+// The app applies the compliance aspect: a non-compliant resource added to any stack
+// fails synth with the violations listed.
+func TestAppFailsSynthOnViolations(t *testing.T) {
+	cfg, err := config.Load(func(string) string { return "" })
+	require.NoError(t, err)
+	a := app.New(cfg, t.TempDir())
+	stack := cdktf.TerraformStack_Of(a.Node().FindChild(jsii.String(stacks.RegistryStackName)))
+	cloudwatchloggroup.NewCloudwatchLogGroup(stack, jsii.String("Unencrypted"), &cloudwatchloggroup.CloudwatchLogGroupConfig{Name: jsii.String("/x")})
+	msg := func() (msg string) {
+		defer func() { msg = fmt.Sprint(recover()) }()
+		a.Synth()
+		return ""
+	}()
+	assert.Contains(t, msg, "compliance: aws_cloudwatch_log_group.Unencrypted: "+compliance.RuleLogsKMS)
+	assert.Contains(t, msg, "compliance: aws_cloudwatch_log_group.Unencrypted: "+compliance.RuleLogsRetention)
 }

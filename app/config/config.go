@@ -59,12 +59,16 @@ type Config struct {
 	// StateBucket holds remote state for dev/prod (ACME_STATE_BUCKET, default
 	// acme-tfstate-<account>-<region>).
 	StateBucket string
+	// StateKMSKeyArn is the state bucket's key (ACME_STATE_KMS_KEY_ARN, the bootstrap
+	// stack's state_kms_key_arn output); dev/prod only. Unset, state objects are written
+	// without an encryption header and the bucket's default SSE-KMS applies.
+	StateKMSKeyArn string
 }
 
 // Variables lists every environment variable Load reads, for documentation and tests.
 var Variables = []string{
 	"ACME_ENV", "ACME_REGION", "ACME_ACCOUNT_ID", "ACME_ARTIFACTS_BUCKET",
-	"ACME_KMS_KEY_ALIAS", "ACME_AWS_ENDPOINT", "ACME_STATE_DIR", "ACME_STATE_BUCKET",
+	"ACME_KMS_KEY_ALIAS", "ACME_AWS_ENDPOINT", "ACME_STATE_DIR", "ACME_STATE_BUCKET", "ACME_STATE_KMS_KEY_ARN",
 }
 
 // FromEnv loads the configuration from the process environment.
@@ -88,6 +92,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Endpoint:        getenv("ACME_AWS_ENDPOINT"),
 		StateDir:        getenv("ACME_STATE_DIR"),
 		StateBucket:     getenv("ACME_STATE_BUCKET"),
+		StateKMSKeyArn:  getenv("ACME_STATE_KMS_KEY_ARN"),
 	}
 	if c.Environment == Local {
 		if c.Endpoint == "" {
@@ -112,6 +117,7 @@ func Load(getenv func(string) string) (Config, error) {
 var (
 	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$`)
 	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	keyArnPattern  = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$`)
 )
 
 // Validate reports every invalid setting at once.
@@ -145,6 +151,9 @@ func (c Config) Validate() error {
 		if c.StateBucket != "" {
 			bad("ACME_STATE_BUCKET", "local keeps state in ACME_STATE_DIR; unset ACME_STATE_BUCKET")
 		}
+		if c.StateKMSKeyArn != "" {
+			bad("ACME_STATE_KMS_KEY_ARN", "local keeps state in ACME_STATE_DIR; unset ACME_STATE_KMS_KEY_ARN")
+		}
 	case Dev, Prod:
 		if c.Endpoint != "" {
 			bad("ACME_AWS_ENDPOINT", "endpoint overrides are for local only; unset it for %s", c.Environment)
@@ -154,6 +163,9 @@ func (c Config) Validate() error {
 		}
 		if err := securebucket.ValidateBucketName(c.StateBucket); err != nil {
 			bad("ACME_STATE_BUCKET", "%v", err)
+		}
+		if c.StateKMSKeyArn != "" && !keyArnPattern.MatchString(c.StateKMSKeyArn) {
+			bad("ACME_STATE_KMS_KEY_ARN", "%q is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)", c.StateKMSKeyArn)
 		}
 	}
 	return errors.Join(errs...)

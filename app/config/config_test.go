@@ -65,8 +65,19 @@ func TestLocalOnlySettingsAreRefusedElsewhere(t *testing.T) {
 	assert.Contains(t, err.Error(), "ACME_AWS_ENDPOINT: endpoint overrides are for local only")
 	assert.Contains(t, err.Error(), "ACME_STATE_DIR: dev keeps state in the S3 bucket")
 
-	_, err = config.Load(env(map[string]string{"ACME_AWS_ENDPOINT": "127.0.0.1:5000", "ACME_STATE_BUCKET": "x-state"}))
+	_, err = config.Load(env(map[string]string{"ACME_AWS_ENDPOINT": "127.0.0.1:5000", "ACME_STATE_BUCKET": "x-state",
+		"ACME_STATE_KMS_KEY_ARN": "arn:aws:kms:us-east-1:111122223333:key/abc"}))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `ACME_AWS_ENDPOINT: "127.0.0.1:5000" is not an http(s) URL`)
 	assert.Contains(t, err.Error(), "ACME_STATE_BUCKET: local keeps state in ACME_STATE_DIR")
+	assert.Contains(t, err.Error(), "ACME_STATE_KMS_KEY_ARN: local keeps state in ACME_STATE_DIR")
+}
+
+func TestStateKeyMustBeAKeyArn(t *testing.T) {
+	_, err := config.Load(env(map[string]string{"ACME_ENV": "prod", "ACME_STATE_KMS_KEY_ARN": "alias/acme-tfstate-key"}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `config: ACME_STATE_KMS_KEY_ARN: "alias/acme-tfstate-key" is not a KMS key ARN`)
+	c, err := config.Load(env(map[string]string{"ACME_ENV": "prod", "ACME_STATE_KMS_KEY_ARN": "arn:aws:kms:us-east-1:111122223333:key/abc-1"}))
+	require.NoError(t, err)
+	assert.Equal(t, "arn:aws:kms:us-east-1:111122223333:key/abc-1", c.StateKMSKeyArn)
 }

@@ -42,6 +42,17 @@ var KeyPolicyResource = Exception{
 	Why:  `a KMS key policy's Resource "*" refers to the key itself; AWS requires that form`,
 }
 
+// UnscopedActions is the second exception: actions that AWS only authorizes on Resource
+// "*" because they act on no resource (ECR's registry-wide login token). An Allow of only
+// these actions may use "*".
+var UnscopedActions = Exception{
+	Rule: RuleWildcardResource,
+	Why:  `ecr:GetAuthorizationToken has no resource-level permissions; AWS requires Resource "*"`,
+}
+
+// unscopedActions lists the actions covered by UnscopedActions.
+var unscopedActions = []string{"ecr:GetAuthorizationToken"}
+
 var docRef = regexp.MustCompile(`\$\{data\.aws_iam_policy_document\.([^.}]+)\.json\}`)
 
 // policyAttributes lists, per resource type, attributes holding a policy document.
@@ -116,11 +127,23 @@ func check(addr string, sts []statement, keyPolicy bool) []Violation {
 		if len(s.NotAction) > 0 {
 			out = append(out, Violation{where, RuleNotAction, "Allow with NotAction grants everything else; name the actions"})
 		}
-		if slices.Contains(s.Resources, "*") && !keyPolicy {
+		if slices.Contains(s.Resources, "*") && !keyPolicy && !onlyUnscoped(s.Actions) {
 			out = append(out, Violation{where, RuleWildcardResource, `Allow with Resource "*"; name the resources`})
 		}
 	}
 	return out
+}
+
+func onlyUnscoped(actions []string) bool {
+	if len(actions) == 0 {
+		return false
+	}
+	for _, a := range actions {
+		if !slices.Contains(unscopedActions, a) {
+			return false
+		}
+	}
+	return true
 }
 
 func dataStatements(doc map[string]any) []statement {
