@@ -63,11 +63,11 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/secretsmanagersecret"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/secretsmanagersecretversion"
-	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
 	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/iampolicy"
 	"github.com/acme/module-registry/constructs/internal/validation"
+	"github.com/acme/module-registry/constructs/internal/writeonly"
 )
 
 // Defaults from the security guide.
@@ -92,8 +92,8 @@ const (
 
 // Toolchain the write-only/ephemeral mechanism needs; New sets both on the stack.
 const (
-	RequiredAWSProvider = ">= 5.99.0, < 6.0.0"
-	RequiredTerraform   = ">= 1.11.0"
+	RequiredAWSProvider = writeonly.RequiredAWSProvider
+	RequiredTerraform   = writeonly.RequiredTerraform
 )
 
 // Algorithms are the jwt_algorithm values allowed: HMAC with SHA-2, the family a shared
@@ -143,7 +143,6 @@ type Secret struct {
 	props    Props
 	secret   secretsmanagersecret.SecretsmanagerSecret
 	version  secretsmanagersecretversion.SecretsmanagerSecretVersion
-	password string
 	grants   int
 	errs     validation.Errors
 }
@@ -204,20 +203,10 @@ func New(scope constructs.Construct, id string, props *Props) *Secret {
 			SecretId:              s.secret.Id(),
 			SecretStringWoVersion: jsii.Number(float64(valueVersion(p))),
 		})
-	stack := cdktf.TerraformStack_Of(s)
-	s.password = *s.version.FriendlyUniqueId() + "_jwt_secret"
-	passwordAddr := "ephemeral.aws_secretsmanager_random_password." + s.password
-	// cdktf 0.20 has no ephemeral blocks; the stack override emits one verbatim.
-	stack.AddOverride(jsii.String(passwordAddr), map[string]any{
-		"password_length":            p.SecretLength,
-		"exclude_punctuation":        true, // letters and digits: safe in env vars, headers and shells
-		"require_each_included_type": true,
-	})
 	// The value is assembled by Terraform's jsonencode: only the reference to the ephemeral
 	// result is in the synthesized JSON, never the characters themselves.
-	s.version.AddOverride(jsii.String("secret_string_wo"), jsii.String(valueExpression(passwordAddr+".random_password", p)))
-	stack.AddOverride(jsii.String("terraform.required_providers.aws.version"), jsii.String(RequiredAWSProvider))
-	stack.AddOverride(jsii.String("terraform.required_version"), jsii.String(RequiredTerraform))
+	password := writeonly.RandomPassword(s.version, FieldSecret, p.SecretLength)
+	writeonly.SetValue(s.version, valueExpression(password, p))
 	return s
 }
 
