@@ -18,12 +18,13 @@
 //
 // # The key policy
 //
-// New adds no key-policy statement. DynamoDB has no service-principal use of a customer
-// managed key: it acts on the key on behalf of whoever creates or uses a table, with that
-// caller's IAM permissions (creating a table needs kms:CreateGrant and kms:DescribeKey
-// through DynamoDB; the Grant methods give users kms:Decrypt, and writers kms:Encrypt and
-// kms:GenerateDataKey*, only via dynamodb.<region>). The key policy's root delegation is
-// what lets those IAM permissions take effect.
+// New adds no key-policy statement. DynamoDB needs no service-principal statement to
+// use a customer managed key: it acts on the key on behalf of whoever creates or uses a
+// table, with that caller's IAM permissions. Creating a table needs kms:CreateGrant and
+// kms:DescribeKey through DynamoDB (the deployer's concern); the Grant methods give
+// readers kms:Decrypt, and writers kms:Encrypt and kms:GenerateDataKey* as well, only via
+// dynamodb.<region>. The key policy's root delegation lets those IAM permissions take
+// effect.
 package registrytables
 
 import (
