@@ -19,8 +19,13 @@ import (
 	"github.com/acme/module-registry/stacks"
 )
 
+const testCert = "arn:aws:acm:us-east-1:111122223333:certificate/1234abcd-12ab-34cd-56ef-1234567890ab"
+
 func synth(t *testing.T, vars map[string]string) map[string][]byte {
 	t.Helper()
+	if env := vars["ACME_ENV"]; (env == "dev" || env == "prod") && vars["ACME_CERTIFICATE_ARN"] == "" {
+		vars["ACME_CERTIFICATE_ARN"] = testCert // dev and prod serve HTTPS only
+	}
 	cfg, err := config.Load(func(k string) string { return vars[k] })
 	require.NoError(t, err)
 	out := t.TempDir()

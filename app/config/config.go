@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -35,6 +36,10 @@ const (
 	DefaultKeyAlias        = "alias/acme-main-key"
 	DefaultLocalEndpoint   = "http://127.0.0.1:5000"
 	DefaultLocalStateDir   = ".run/state"
+	DefaultImageLayout     = ".run/image"
+	// DefaultIngressCidrs: the registry is internal; only private address space reaches
+	// its load balancer unless configured otherwise.
+	DefaultIngressCidrs = "10.0.0.0/8"
 )
 
 // Config is the complete, validated configuration of one deployment.
@@ -63,12 +68,25 @@ type Config struct {
 	// stack's state_kms_key_arn output); dev/prod only. Unset, state objects are written
 	// without an encryption header and the bucket's default SSE-KMS applies.
 	StateKMSKeyArn string
+	// ImageLayout is where the runtime's container image is built (an OCI layout) before
+	// synth (ACME_IMAGE_LAYOUT, default .run/image, made absolute).
+	ImageLayout string
+	// IngressCidrs may reach the service's load balancer (ACME_INGRESS_CIDRS,
+	// comma-separated, default 10.0.0.0/8).
+	IngressCidrs []string
+	// InternetFacing puts the load balancer in public subnets (ACME_INTERNET_FACING=true);
+	// default false: an internal load balancer in the private subnets.
+	InternetFacing bool
+	// CertificateArn is the ACM certificate of the HTTPS listener (ACME_CERTIFICATE_ARN);
+	// required in dev/prod. Local serves plain HTTP.
+	CertificateArn string
 }
 
 // Variables lists every environment variable Load reads, for documentation and tests.
 var Variables = []string{
 	"ACME_ENV", "ACME_REGION", "ACME_ACCOUNT_ID", "ACME_ARTIFACTS_BUCKET",
 	"ACME_KMS_KEY_ALIAS", "ACME_AWS_ENDPOINT", "ACME_STATE_DIR", "ACME_STATE_BUCKET", "ACME_STATE_KMS_KEY_ARN",
+	"ACME_IMAGE_LAYOUT", "ACME_INGRESS_CIDRS", "ACME_INTERNET_FACING", "ACME_CERTIFICATE_ARN",
 }
 
 // FromEnv loads the configuration from the process environment.
@@ -93,6 +111,22 @@ func Load(getenv func(string) string) (Config, error) {
 		StateDir:        getenv("ACME_STATE_DIR"),
 		StateBucket:     getenv("ACME_STATE_BUCKET"),
 		StateKMSKeyArn:  getenv("ACME_STATE_KMS_KEY_ARN"),
+		ImageLayout:     get("ACME_IMAGE_LAYOUT", DefaultImageLayout),
+		CertificateArn:  getenv("ACME_CERTIFICATE_ARN"),
+	}
+	for _, cidr := range strings.Split(get("ACME_INGRESS_CIDRS", DefaultIngressCidrs), ",") {
+		if cidr = strings.TrimSpace(cidr); cidr != "" {
+			c.IngressCidrs = append(c.IngressCidrs, cidr)
+		}
+	}
+	var badBool error
+	if v := get("ACME_INTERNET_FACING", "false"); v == "true" || v == "false" {
+		c.InternetFacing = v == "true"
+	} else {
+		badBool = fmt.Errorf("config: ACME_INTERNET_FACING: %q is not true or false", v)
+	}
+	if abs, err := filepath.Abs(c.ImageLayout); err == nil {
+		c.ImageLayout = abs
 	}
 	if c.Environment == Local {
 		if c.Endpoint == "" {
@@ -111,12 +145,13 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.StateDir = abs
 	}
-	return c, c.Validate()
+	return c, errors.Join(badBool, c.Validate())
 }
 
 var (
 	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$`)
 	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	certArnPattern = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$`)
 	keyArnPattern  = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$`)
 )
 
@@ -143,6 +178,17 @@ func (c Config) Validate() error {
 	if err := encryptionkey.ValidateAlias(c.KeyAlias); err != nil {
 		bad("ACME_KMS_KEY_ALIAS", "%v", err)
 	}
+	if len(c.IngressCidrs) == 0 {
+		bad("ACME_INGRESS_CIDRS", "names no CIDR; give at least one, e.g. 10.0.0.0/8")
+	}
+	for _, cidr := range c.IngressCidrs {
+		if _, _, err := net.ParseCIDR(cidr); err != nil {
+			bad("ACME_INGRESS_CIDRS", "%q is not a CIDR such as 10.0.0.0/8", cidr)
+		}
+	}
+	if c.CertificateArn != "" && !certArnPattern.MatchString(c.CertificateArn) {
+		bad("ACME_CERTIFICATE_ARN", "%q is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)", c.CertificateArn)
+	}
 	switch c.Environment {
 	case Local:
 		if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -163,6 +209,9 @@ func (c Config) Validate() error {
 		}
 		if err := securebucket.ValidateBucketName(c.StateBucket); err != nil {
 			bad("ACME_STATE_BUCKET", "%v", err)
+		}
+		if c.CertificateArn == "" {
+			bad("ACME_CERTIFICATE_ARN", "is required in %s: the load balancer serves HTTPS only", c.Environment)
 		}
 		if c.StateKMSKeyArn != "" && !keyArnPattern.MatchString(c.StateKMSKeyArn) {
 			bad("ACME_STATE_KMS_KEY_ARN", "%q is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)", c.StateKMSKeyArn)

@@ -24,14 +24,38 @@ func TestDefaultsFollowTheSeed(t *testing.T) {
 	assert.Equal(t, "http://127.0.0.1:5000", c.Endpoint)
 	assert.True(t, filepath.IsAbs(c.StateDir), c.StateDir)
 	assert.Empty(t, c.StateBucket)
+	assert.Equal(t, []string{"10.0.0.0/8"}, c.IngressCidrs, "internal by default")
+	assert.False(t, c.InternetFacing)
+	assert.True(t, filepath.IsAbs(c.ImageLayout), c.ImageLayout)
+}
+
+const testCert = "arn:aws:acm:us-east-1:111122223333:certificate/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+func TestServiceSettingsAreValidated(t *testing.T) {
+	_, err := config.Load(env(map[string]string{"ACME_ENV": "dev", "ACME_INGRESS_CIDRS": "10.0.0.0/33,x",
+		"ACME_INTERNET_FACING": "yes"}))
+	require.Error(t, err)
+	for _, want := range []string{
+		`config: ACME_INGRESS_CIDRS: "10.0.0.0/33" is not a CIDR`, `config: ACME_INGRESS_CIDRS: "x" is not a CIDR`,
+		`config: ACME_INTERNET_FACING: "yes" is not true or false`,
+		"config: ACME_CERTIFICATE_ARN: is required in dev: the load balancer serves HTTPS only",
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+	_, err = config.Load(env(map[string]string{"ACME_CERTIFICATE_ARN": "arn:aws:iam::111122223333:server-certificate/x"}))
+	assert.ErrorContains(t, err, "is not an ACM certificate ARN")
 }
 
 func TestEnvironmentOverrides(t *testing.T) {
 	c, err := config.Load(env(map[string]string{
 		"ACME_ENV": "prod", "ACME_REGION": "eu-west-1", "ACME_ACCOUNT_ID": "111122223333",
 		"ACME_ARTIFACTS_BUCKET": "team-b-artifacts", "ACME_KMS_KEY_ALIAS": "alias/team-b",
+		"ACME_CERTIFICATE_ARN": testCert, "ACME_INGRESS_CIDRS": "10.1.0.0/16, 192.168.0.0/24", "ACME_INTERNET_FACING": "true",
 	}))
 	require.NoError(t, err)
+	assert.Equal(t, testCert, c.CertificateArn)
+	assert.Equal(t, []string{"10.1.0.0/16", "192.168.0.0/24"}, c.IngressCidrs)
+	assert.True(t, c.InternetFacing)
 	assert.Equal(t, config.Prod, c.Environment)
 	assert.Equal(t, "eu-west-1", c.Region)
 	assert.Equal(t, "team-b-artifacts", c.ArtifactsBucket)
@@ -74,10 +98,10 @@ func TestLocalOnlySettingsAreRefusedElsewhere(t *testing.T) {
 }
 
 func TestStateKeyMustBeAKeyArn(t *testing.T) {
-	_, err := config.Load(env(map[string]string{"ACME_ENV": "prod", "ACME_STATE_KMS_KEY_ARN": "alias/acme-tfstate-key"}))
+	_, err := config.Load(env(map[string]string{"ACME_ENV": "prod", "ACME_CERTIFICATE_ARN": testCert, "ACME_STATE_KMS_KEY_ARN": "alias/acme-tfstate-key"}))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `config: ACME_STATE_KMS_KEY_ARN: "alias/acme-tfstate-key" is not a KMS key ARN`)
-	c, err := config.Load(env(map[string]string{"ACME_ENV": "prod", "ACME_STATE_KMS_KEY_ARN": "arn:aws:kms:us-east-1:111122223333:key/abc-1"}))
+	c, err := config.Load(env(map[string]string{"ACME_ENV": "prod", "ACME_CERTIFICATE_ARN": testCert, "ACME_STATE_KMS_KEY_ARN": "arn:aws:kms:us-east-1:111122223333:key/abc-1"}))
 	require.NoError(t, err)
 	assert.Equal(t, "arn:aws:kms:us-east-1:111122223333:key/abc-1", c.StateKMSKeyArn)
 }
