@@ -99,6 +99,9 @@ const (
 	OutcomeTooLarge         = "too_large"
 	OutcomeInvalid          = "invalid"
 	OutcomeError            = "error"
+	// OutcomePresigned: a presigned upload URL was handed out (the upload
+	// itself is recorded when it is committed).
+	OutcomePresigned = "presigned"
 )
 
 // TransferRecord is one audit entry of an upload (table "uploads") or a

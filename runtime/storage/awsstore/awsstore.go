@@ -262,15 +262,24 @@ func (w *blobWriter) Commit(ctx context.Context) error {
 	if w.err != nil {
 		return fmt.Errorf("s3 upload of %s: %w", w.key, w.err)
 	}
-	if w.out.ChecksumSHA256 == nil || *w.out.ChecksumSHA256 == "" {
-		// S3 always echoes the checksum it verified; without it the write
-		// was not checked and must not be recorded.
-		w.cleanup(context.WithoutCancel(ctx), w.out.VersionID)
-		w.err = fmt.Errorf("s3 upload of %s: S3 returned no SHA-256 checksum", w.key)
-		return w.err
-	}
 	w.ref = joinRef(w.key, w.out.VersionID)
-	w.checksum = *w.out.ChecksumSHA256
+	w.checksum = aws.ToString(w.out.ChecksumSHA256)
+	if w.checksum == "" {
+		// Some S3 implementations leave the checksum out of the
+		// CompleteMultipartUpload answer; ask for the stored one.
+		st, err := w.s.StatBlob(ctx, w.ref)
+		if err != nil {
+			w.cleanup(context.WithoutCancel(ctx))
+			return fmt.Errorf("s3 upload of %s: reading its checksum: %w", w.key, err)
+		}
+		w.checksum = st.Checksum
+	}
+	if w.checksum == "" {
+		// Without a stored SHA-256 the write was not verified by S3 and
+		// must not be recorded.
+		w.cleanup(context.WithoutCancel(ctx))
+		return fmt.Errorf("s3 upload of %s: S3 stored no SHA-256 checksum", w.key)
+	}
 	return nil
 }
 
@@ -299,8 +308,10 @@ func (w *blobWriter) Abort() error {
 	return err
 }
 
-func (w *blobWriter) cleanup(ctx context.Context, version *string) {
-	_ = w.s.Delete(ctx, joinRef(w.key, version))
+// cleanup deletes the version just written when it cannot be recorded.
+func (w *blobWriter) cleanup(ctx context.Context) {
+	_ = w.s.Delete(ctx, w.ref)
+	w.ref, w.checksum = "", ""
 }
 
 func isNoSuchUpload(err error) bool {
