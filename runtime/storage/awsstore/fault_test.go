@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -160,4 +161,40 @@ func newFaultyRegistry(t *testing.T, tr http.RoundTripper) *registry {
 	require.NoError(t, err)
 	*r.st = *st
 	return r
+}
+
+// A client that hangs up mid-upload cancels the request context, and with
+// it the transfer manager's own abort; the store still aborts the
+// multipart upload.
+func TestClientHangupMidMultipartUpload(t *testing.T) {
+	var parts atomic.Int32
+	gotPart := make(chan struct{}, 8)
+	tr := &awsstoretest.FaultyTransport{Fail: func(r *http.Request) (*http.Response, error) {
+		if op(r) == "s3:UploadPart" && parts.Add(1) == 1 {
+			gotPart <- struct{}{}
+		}
+		return nil, nil
+	}}
+	r := newFaultyRegistry(t, tr)
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	go func() {
+		_, _ = pw.Write(randomBytes(t, 6<<20)) // more than one part
+		<-gotPart                              // the multipart upload has started
+		cancel()
+		pw.CloseWithError(errors.New("client gone"))
+	}()
+	req, err := http.NewRequestWithContext(ctx, "PUT", r.srv.URL+"/packages/gone/1.0.0", pr)
+	require.NoError(t, err)
+	req.Header.Set("X-Authorization", r.token)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+	require.Eventually(t, func() bool { return multipartUploads(t, r.cfg.Bucket) == 0 && parts.Load() > 0 }, 10*time.Second, 50*time.Millisecond,
+		"the multipart upload of an abandoned request is aborted")
+	assert.Empty(t, objectVersions(t, r.cfg.Bucket, "packages/"))
+	require.Eventually(t, func() bool {
+		ups, err := r.st.ListUploads(context.Background())
+		return err == nil && len(ups) == 1 && ups[0].Outcome != storage.OutcomeOK
+	}, 10*time.Second, 50*time.Millisecond, "the abandoned upload is recorded")
 }
