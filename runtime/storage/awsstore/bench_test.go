@@ -17,6 +17,7 @@ import (
 	"github.com/acme/module-registry/runtime/auth"
 	"github.com/acme/module-registry/runtime/secrets"
 	"github.com/acme/module-registry/runtime/storage"
+	"github.com/acme/module-registry/runtime/storage/awsstore"
 	"github.com/acme/module-registry/runtime/storage/embedded"
 )
 
@@ -75,6 +76,21 @@ func BenchmarkTransfer(b *testing.B) {
 			})
 			code, _ := do("PUT", "/packages/down/1", bytes.NewReader(content))
 			require.Equal(b, 201, code)
+			if bs, ok := backend.Blobs.(*awsstore.Store); ok {
+				// Reference: the same bytes through the store straight to
+				// the emulator, without HTTP into the registry.
+				b.Run("store-only-upload", func(b *testing.B) {
+					b.SetBytes(benchSize)
+					for i := 0; i < b.N; i++ {
+						seq++
+						w, err := bs.Create(context.Background(), fmt.Sprintf("ref/%d", seq))
+						require.NoError(b, err)
+						_, err = w.Write(content)
+						require.NoError(b, err)
+						require.NoError(b, w.Commit(context.Background()))
+					}
+				})
+			}
 			b.Run("download", func(b *testing.B) {
 				b.SetBytes(benchSize)
 				for i := 0; i < b.N; i++ {
