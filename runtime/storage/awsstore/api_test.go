@@ -285,3 +285,38 @@ func TestPresignedDownloadDetectsTampering(t *testing.T) {
 	}
 	assert.Contains(t, outcomes, storage.OutcomeIntegrityFailure)
 }
+
+// Two uploads of one version race to the same S3 key: one wins, the other
+// gets 409 and deletes only its own object version, so the winner's bytes
+// are what is served.
+func TestUploadRaceKeepsTheWinnersBytes(t *testing.T) {
+	r := newRegistry(t, nil)
+	bodies := [][]byte{randomBytes(t, 200<<10), randomBytes(t, 300<<10)}
+	codes := make([]int, 2)
+	done := make(chan int, 2)
+	for i := range bodies {
+		go func() {
+			codes[i], _ = r.do("PUT", "/packages/race/1.0.0", bytes.NewReader(bodies[i]), nil)
+			done <- i
+		}()
+	}
+	<-done
+	<-done
+	winner := -1
+	for i, c := range codes {
+		switch c {
+		case 201:
+			winner = i
+		case 409:
+		default:
+			t.Fatalf("upload %d: status %d", i, c)
+		}
+	}
+	require.NotEqual(t, -1, winner)
+	code, got := r.do("GET", "/packages/race/1.0.0", nil, nil)
+	require.Equal(t, 200, code)
+	assert.True(t, bytes.Equal(bodies[winner], got), "the winner's bytes are served")
+	if codes[0] == 409 || codes[1] == 409 {
+		assert.Len(t, objectVersions(t, r.cfg.Bucket, "packages/race/"), 1, "the loser removed its own version only")
+	}
+}

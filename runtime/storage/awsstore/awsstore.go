@@ -148,12 +148,15 @@ func New(awsCfg aws.Config, cfg Config) (*Store, error) {
 // Backend returns the store as both halves of a storage.Backend.
 func (s *Store) Backend() storage.Backend { return storage.Backend{Blobs: s, Meta: s} }
 
-// Ping checks that the bucket and the packages table answer.
+// Ping checks that the bucket and the packages table answer, using only
+// what the task role is granted (listing under packages/, reading an item):
+// HeadBucket or DescribeTable would need permissions the service has no
+// other use for.
 func (s *Store) Ping(ctx context.Context) error {
-	if _, err := s.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.cfg.Bucket}); err != nil {
+	if _, err := s.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &s.cfg.Bucket, Prefix: aws.String(keyPrefix), MaxKeys: aws.Int32(1)}); err != nil {
 		return fmt.Errorf("s3 bucket %s: %w", s.cfg.Bucket, err)
 	}
-	if _, err := s.ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &s.cfg.Tables.Packages}); err != nil {
+	if _, err := s.ddb.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.cfg.Tables.Packages, Key: item{"pkg_key": sAttr("health-check")}}); err != nil {
 		return fmt.Errorf("dynamodb table %s: %w", s.cfg.Tables.Packages, err)
 	}
 	return nil
@@ -163,8 +166,11 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // PackageKey implements storage.PackageKeyer.
 func (s *Store) PackageKey(name, version string) string {
-	return "packages/" + name + "/" + version + "/package.zip"
+	return keyPrefix + name + "/" + version + "/package.zip"
 }
+
+// keyPrefix is where package objects live (the task role's grant covers it).
+const keyPrefix = "packages/"
 
 const versionSep = "?versionId="
 

@@ -198,3 +198,19 @@ func TestClientHangupMidMultipartUpload(t *testing.T) {
 		return err == nil && len(ups) == 1 && ups[0].Outcome != storage.OutcomeOK
 	}, 10*time.Second, 50*time.Millisecond, "the abandoned upload is recorded")
 }
+
+func TestHealthReportsAnUnreachableBackend(t *testing.T) {
+	var down atomic.Bool
+	tr := &awsstoretest.FaultyTransport{Fail: func(r *http.Request) (*http.Response, error) {
+		if down.Load() {
+			return nil, errConnReset
+		}
+		return nil, nil
+	}}
+	r := newFaultyRegistry(t, tr)
+	code, body := r.do("GET", "/health", nil, nil)
+	require.Equal(t, 200, code, "%s", body)
+	down.Store(true)
+	code, body = r.do("GET", "/health", nil, nil)
+	assert.Equal(t, 503, code, "%s", body)
+}
