@@ -258,13 +258,11 @@ var errAborted = errors.New("upload aborted")
 func (w *blobWriter) Write(p []byte) (int, error) { return w.pw.Write(p) }
 
 func (w *blobWriter) Commit(ctx context.Context) error {
+	// End of body: the manager sends the PutObject or completes the
+	// multipart upload. It runs under the context given to Create, so a
+	// cancelled request also ends the wait.
 	w.pw.Close()
-	select {
-	case <-w.done:
-	case <-ctx.Done():
-		w.pw.CloseWithError(ctx.Err())
-		<-w.done
-	}
+	<-w.done
 	if w.err != nil {
 		return fmt.Errorf("s3 upload of %s: %w", w.key, w.err)
 	}
