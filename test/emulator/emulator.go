@@ -87,10 +87,13 @@ const (
 	// PatchS3HeadCompositeChecksum makes HeadObject report a multipart object's
 	// composite checksum as "<base64>-<parts>", as GetObject and AWS do.
 	PatchS3HeadCompositeChecksum = "s3-head-composite-checksum"
+	// PatchDynamoDBAtomicWrites makes conditional PutItem/UpdateItem/DeleteItem
+	// atomic under concurrent requests, as DynamoDB's per-item writes are.
+	PatchDynamoDBAtomicWrites = "dynamodb-atomic-writes"
 )
 
 // Patches lists every patch the launcher applies by default.
-var Patches = []string{PatchCloudTrailARN, PatchAppAutoScalingTags, PatchS3LifecycleMinSize, PatchS3BucketPolicyConditions, PatchS3ChecksumVerify, PatchS3HeadCompositeChecksum}
+var Patches = []string{PatchCloudTrailARN, PatchAppAutoScalingTags, PatchS3LifecycleMinSize, PatchS3BucketPolicyConditions, PatchS3ChecksumVerify, PatchS3HeadCompositeChecksum, PatchDynamoDBAtomicWrites}
 
 // ErrMotoMissing is returned (wrapped) when python3 or moto's server extras are absent.
 var ErrMotoMissing = errors.New("moto server is not installed: install Python 3 and then `pip install 'moto[server]==5.2.1'`")

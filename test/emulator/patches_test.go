@@ -10,12 +10,16 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
@@ -430,6 +434,69 @@ func multipartHeadChecksum(t *testing.T, e *Emulator) error {
 	}
 	if got := aws.ToString(head.ChecksumSHA256); got != want {
 		return fmt.Errorf("HeadObject checksum %q, want %q", got, want)
+	}
+	return nil
+}
+
+func TestPatchDynamoDBAtomicWrites(t *testing.T) {
+	t.Parallel()
+	t.Run("patched", func(t *testing.T) {
+		t.Parallel()
+		if err := racingConditionalUpdates(t, Start(t)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("disabled", func(t *testing.T) {
+		t.Parallel()
+		if err := racingConditionalUpdates(t, Start(t, Options{DisablePatches: []string{PatchDynamoDBAtomicWrites}})); err == nil {
+			t.Fatal("moto kept conditional updates atomic without the patch; is the patch still needed?")
+		}
+	})
+}
+
+// racingConditionalUpdates sends 64 concurrent "uses = uses + 1 if uses <
+// 10" updates to one item, round after round, and returns an error as soon
+// as more than 10 succeed in a round (AWS: exactly 10, always).
+func racingConditionalUpdates(t *testing.T, e *Emulator) error {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := e.AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
+	table := aws.String("counters")
+	if _, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: table, BillingMode: ddbtypes.BillingModePayPerRequest,
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}},
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}}}); err != nil {
+		t.Fatal(err)
+	}
+	const limit, clients, rounds = 10, 64, 15
+	for round := range rounds {
+		id := &ddbtypes.AttributeValueMemberS{Value: fmt.Sprint(round)}
+		if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: table, Item: map[string]ddbtypes.AttributeValue{
+			"id": id, "uses": &ddbtypes.AttributeValueMemberN{Value: "0"}}}); err != nil {
+			t.Fatal(err)
+		}
+		var ok atomic.Int32
+		var wg sync.WaitGroup
+		for range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: table, Key: map[string]ddbtypes.AttributeValue{"id": id},
+					UpdateExpression:          aws.String("SET uses = uses + :one"),
+					ConditionExpression:       aws.String("uses < :limit"),
+					ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":one": &ddbtypes.AttributeValueMemberN{Value: "1"}, ":limit": &ddbtypes.AttributeValueMemberN{Value: fmt.Sprint(limit)}}})
+				if err == nil {
+					ok.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := ok.Load(); n > limit {
+			return fmt.Errorf("round %d: %d of %d racing conditional updates succeeded, want at most %d", round, n, clients, limit)
+		}
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ PATCHES = {
     "s3-bucket-policy-conditions": "patch_s3_bucket_policy_conditions",
     "s3-checksum-verify": "patch_s3_checksum_verify",
     "s3-head-composite-checksum": "patch_s3_head_composite_checksum",
+    "dynamodb-atomic-writes": "patch_dynamodb_atomic_writes",
 }
 
 
