@@ -488,3 +488,16 @@ func TestClientLeavingMidDownload(t *testing.T) {
 		return errs == 3
 	}, 5*time.Second, 20*time.Millisecond, "abandoned downloads are recorded")
 }
+
+func TestPresignedEndpointsNeedAWSBackend(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	tok := h.admin()
+	readAll(t, h.upload(tok, "lib", "1.0.0", []byte("x"), nil))
+	msg := expectError(t, h.do(req{method: "GET", path: "/packages/lib/1.0.0/download-url", token: tok}), 501)
+	assert.Contains(t, msg, "REGISTRY_BACKEND=aws")
+	body := `{"sha256":"` + strings.Repeat("a", 64) + `","size":1}`
+	expectError(t, h.do(req{method: "POST", path: "/packages/lib/2.0.0/upload-url", token: tok, body: strings.NewReader(body)}), 501)
+	expectError(t, h.do(req{method: "POST", path: "/packages/lib/2.0.0/commit", token: tok, body: strings.NewReader(`{"upload_id":"x"}`)}), 501)
+	// Permissions are checked first, as on the streaming endpoints.
+	expectError(t, h.do(req{method: "GET", path: "/packages/lib/1.0.0/download-url"}), 403)
+}

@@ -39,7 +39,13 @@ type Config struct {
 	MaxUploadBytes int64
 	// Now is the clock for records. Default time.Now.
 	Now func() time.Time
+	// PresignTTL is the lifetime of presigned URLs. Default and maximum
+	// MaxPresignTTL.
+	PresignTTL time.Duration
 }
+
+// MaxPresignTTL caps the lifetime of presigned URLs (5 minutes).
+const MaxPresignTTL = 300 * time.Second
 
 // Server serves the registry API.
 type Server struct {
@@ -65,6 +71,9 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.PresignTTL <= 0 || cfg.PresignTTL > MaxPresignTTL {
+		cfg.PresignTTL = MaxPresignTTL
+	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux()}
 	for _, rt := range s.Routes() {
 		s.mux.HandleFunc(rt.Method+" "+rt.Path, rt.h)
@@ -84,6 +93,9 @@ func (s *Server) Routes() []Route {
 		{"PUT", "/packages/{name}/{version}", s.handleUpload},
 		{"GET", "/packages/{name}/{version}", s.handleDownload},
 		{"DELETE", "/packages/{name}/{version}", s.handleDeletePackage},
+		{"GET", "/packages/{name}/{version}/download-url", s.handleDownloadURL},
+		{"POST", "/packages/{name}/{version}/upload-url", s.handleUploadURL},
+		{"POST", "/packages/{name}/{version}/commit", s.handleCommitUpload},
 		{"GET", "/users", s.handleListUsers},
 		{"POST", "/users", s.handleCreateUser},
 		{"DELETE", "/users/{name}", s.handleDeleteUser},

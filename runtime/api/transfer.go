@@ -104,6 +104,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, rec *storage.Tra
 	}
 
 	blobKey := newID() + newID()
+	if kl, ok := s.cfg.Backend.Blobs.(storage.PackageKeyer); ok {
+		blobKey = kl.PackageKey(name, version)
+	}
 	bw, err := s.cfg.Backend.Blobs.Create(ctx, blobKey)
 	if err != nil {
 		return user, err
@@ -139,6 +142,10 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, rec *storage.Tra
 	}
 	committed = true
 	pkg := storage.Package{Name: name, Version: version, SHA256: got, Size: size, UploadedAt: s.cfg.Now().UTC(), Uploader: user, BlobKey: blobKey}
+	if cb, ok := bw.(storage.CommittedBlob); ok {
+		pkg.BlobKey, pkg.BlobChecksum = cb.Ref(), cb.Checksum()
+		blobKey = pkg.BlobKey
+	}
 	if err := s.cfg.Backend.Meta.CreatePackage(context.WithoutCancel(ctx), pkg); err != nil {
 		if derr := s.cfg.Backend.Blobs.Delete(context.WithoutCancel(ctx), blobKey); derr != nil {
 			loggerFrom(ctx).Error("removing blob of refused upload", "error", derr.Error())

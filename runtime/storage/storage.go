@@ -3,7 +3,7 @@
 // packages and the upload/download audit records.
 //
 // Backends: runtime/storage/embedded (local filesystem + bbolt, the default)
-// and, later, an AWS backend (S3 + DynamoDB tables users, tokens, packages,
+// and runtime/storage/awsstore (S3 + DynamoDB tables users, tokens, packages,
 // uploads, downloads). Every backend must pass the contract suite in
 // runtime/storage/storagetest.
 package storage
@@ -77,6 +77,12 @@ type Package struct {
 	UploadedAt time.Time `json:"uploaded_at"`
 	Uploader   string    `json:"uploader"`
 	BlobKey    string    `json:"-"` // where the bytes live in the BlobStore
+	// BlobChecksum is the blob store's own checksum of the bytes as it
+	// reported it at upload (awsstore: S3's x-amz-checksum-sha256, which is
+	// "<base64>-<parts>" - a checksum of the part checksums - for multipart
+	// uploads). Empty for backends without one. Presigned-download
+	// verification compares the store's current value with this one.
+	BlobChecksum string `json:"blob_checksum,omitempty"`
 }
 
 // Key returns the package key "name/version".
@@ -93,6 +99,9 @@ const (
 	OutcomeTooLarge         = "too_large"
 	OutcomeInvalid          = "invalid"
 	OutcomeError            = "error"
+	// OutcomePresigned: a presigned upload URL was handed out (the upload
+	// itself is recorded when it is committed).
+	OutcomePresigned = "presigned"
 )
 
 // TransferRecord is one audit entry of an upload (table "uploads") or a
@@ -176,6 +185,76 @@ type BlobStore interface {
 	// Delete removes a blob; deleting an absent blob is not an error.
 	Delete(ctx context.Context, key string) error
 	Ping(ctx context.Context) error
+}
+
+// PackageKeyer is implemented by BlobStores with a fixed key layout for
+// package blobs (awsstore: packages/{name}/{version}/package.zip). Other
+// stores get a fresh random key per upload.
+type PackageKeyer interface {
+	PackageKey(name, version string) string
+}
+
+// CommittedBlob is implemented by BlobWriters that learn more about the
+// blob when it is committed. After a successful Commit, Ref replaces the key
+// given to Create as the package's BlobKey (awsstore: the key plus the S3
+// version written, so reads and deletes address exactly these bytes) and
+// Checksum is recorded as Package.BlobChecksum.
+type CommittedBlob interface {
+	Ref() string
+	Checksum() string
+}
+
+// BlobStat describes a stored blob as the blob store reports it.
+type BlobStat struct {
+	Ref      string // key plus version, usable as a BlobKey
+	Size     int64
+	Checksum string // the store's checksum (awsstore: S3 ChecksumSHA256)
+}
+
+// PresignedRequest is a request a client may send directly to the blob
+// store until ExpiresAt, with exactly these headers.
+type PresignedRequest struct {
+	Method    string
+	URL       string
+	Headers   map[string]string
+	ExpiresAt time.Time
+}
+
+// PendingUpload is a presigned upload handed out but not yet committed
+// (DynamoDB table "uploads", TTL attribute "exp_ts").
+type PendingUpload struct {
+	ID        string
+	Name      string
+	Version   string
+	User      string
+	SHA256    string // lowercase hex the client declared
+	Size      int64
+	Key       string // blob key the presigned PUT writes
+	ExpiresAt time.Time
+}
+
+// Presigner is implemented by backends whose clients can move bytes
+// directly to and from the blob store (awsstore: S3 presigned URLs). The
+// API answers the presigned endpoints with 501 when the backend's
+// BlobStore does not implement it.
+type Presigner interface {
+	// PresignDownload returns a GET for the blob ref, valid for ttl.
+	PresignDownload(ctx context.Context, ref string, ttl time.Duration) (PresignedRequest, error)
+	// PresignUpload returns a PUT of key that the store only accepts with a
+	// body whose SHA-256 is sha256Hex and of exactly size bytes.
+	PresignUpload(ctx context.Context, key, sha256Hex string, size int64, ttl time.Duration) (PresignedRequest, error)
+	// StatBlob asks the store for the blob's size and stored checksum
+	// without reading its bytes; ErrNotFound if absent. ref may be a bare
+	// key (its current version) or a Ref.
+	StatBlob(ctx context.Context, ref string) (BlobStat, error)
+	// ChecksumOf is the checksum StatBlob reports for a blob stored in one
+	// piece with this SHA-256 (awsstore: base64 of the digest).
+	ChecksumOf(sha256Hex string) (string, error)
+
+	CreatePendingUpload(ctx context.Context, u PendingUpload) error
+	// GetPendingUpload returns ErrNotFound for unknown or expired IDs.
+	GetPendingUpload(ctx context.Context, id string) (PendingUpload, error)
+	DeletePendingUpload(ctx context.Context, id string) error
 }
 
 // Backend bundles the two stores a registry runs on.

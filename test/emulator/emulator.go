@@ -81,10 +81,19 @@ const (
 	// requests with the request's headers, so a conditioned Deny applies only when
 	// its conditions hold.
 	PatchS3BucketPolicyConditions = "s3-bucket-policy-conditions"
+	// PatchS3ChecksumVerify makes PutObject and UploadPart compare a declared
+	// x-amz-checksum-<algorithm> header with the body (400 BadDigest) and store it.
+	PatchS3ChecksumVerify = "s3-checksum-verify"
+	// PatchS3HeadCompositeChecksum makes HeadObject report a multipart object's
+	// composite checksum as "<base64>-<parts>", as GetObject and AWS do.
+	PatchS3HeadCompositeChecksum = "s3-head-composite-checksum"
+	// PatchDynamoDBAtomicWrites makes conditional PutItem/UpdateItem/DeleteItem
+	// atomic under concurrent requests, as DynamoDB's per-item writes are.
+	PatchDynamoDBAtomicWrites = "dynamodb-atomic-writes"
 )
 
 // Patches lists every patch the launcher applies by default.
-var Patches = []string{PatchCloudTrailARN, PatchAppAutoScalingTags, PatchS3LifecycleMinSize, PatchS3BucketPolicyConditions}
+var Patches = []string{PatchCloudTrailARN, PatchAppAutoScalingTags, PatchS3LifecycleMinSize, PatchS3BucketPolicyConditions, PatchS3ChecksumVerify, PatchS3HeadCompositeChecksum, PatchDynamoDBAtomicWrites}
 
 // ErrMotoMissing is returned (wrapped) when python3 or moto's server extras are absent.
 var ErrMotoMissing = errors.New("moto server is not installed: install Python 3 and then `pip install 'moto[server]==5.2.1'`")

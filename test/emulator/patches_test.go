@@ -1,15 +1,25 @@
 package emulator
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
+	"io"
+	"net/http"
 	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
@@ -289,6 +299,203 @@ func encryptionPolicyUploads(t *testing.T, e *Emulator) error {
 		_, err := s3c.PutObject(ctx, &in)
 		if (err == nil) != c.allowed {
 			return fmt.Errorf("%s: allowed=%v, AWS would answer allowed=%v (err: %v)", c.name, err == nil, c.allowed, err)
+		}
+	}
+	return nil
+}
+
+func TestPatchS3ChecksumVerifyRefusesOtherBytes(t *testing.T) {
+	t.Parallel()
+	t.Run("patched", func(t *testing.T) {
+		t.Parallel()
+		if err := presignedChecksumPut(t, Start(t)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("disabled", func(t *testing.T) {
+		t.Parallel()
+		if err := presignedChecksumPut(t, Start(t, Options{DisablePatches: []string{PatchS3ChecksumVerify}})); err == nil {
+			t.Fatal("moto verified the declared checksum without the patch; is the patch still needed?")
+		}
+	})
+}
+
+// presignedChecksumPut presigns a PUT bound to one SHA-256 (the checksum
+// header is signed, as a registry's upload URL is) and checks, as on AWS,
+// that other bytes get 400 BadDigest and the right bytes are stored with the
+// checksum HeadObject then reports.
+func presignedChecksumPut(t *testing.T, e *Emulator) error {
+	t.Helper()
+	ctx := context.Background()
+	c, err := e.S3Client(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bucket, key := aws.String("checksums"), aws.String("obj")
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: bucket}); err != nil {
+		t.Fatal(err)
+	}
+	body := []byte("the declared content")
+	sum := sha256.Sum256(body)
+	b64 := base64.StdEncoding.EncodeToString(sum[:])
+	req, err := s3.NewPresignClient(c).PresignPutObject(ctx, &s3.PutObjectInput{Bucket: bucket, Key: key, ChecksumSHA256: &b64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(b []byte) (int, string) {
+		hr, err := http.NewRequest(req.Method, req.URL, bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range req.SignedHeader {
+			if !strings.EqualFold(k, "host") {
+				hr.Header[k] = v
+			}
+		}
+		resp, err := http.DefaultClient.Do(hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(out)
+	}
+	if code, out := put([]byte("other content, same size")); code != 400 || !strings.Contains(out, "BadDigest") {
+		return fmt.Errorf("PUT of other bytes: status %d %s, want 400 BadDigest", code, out)
+	}
+	if code, out := put(body); code != 200 {
+		t.Fatalf("PUT of the declared bytes: status %d %s", code, out)
+	}
+	head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: bucket, Key: key, ChecksumMode: s3types.ChecksumModeEnabled})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(head.ChecksumSHA256); got != b64 {
+		return fmt.Errorf("HeadObject checksum %q, want %q", got, b64)
+	}
+	return nil
+}
+
+func TestPatchS3HeadCompositeChecksum(t *testing.T) {
+	t.Parallel()
+	t.Run("patched", func(t *testing.T) {
+		t.Parallel()
+		if err := multipartHeadChecksum(t, Start(t)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("disabled", func(t *testing.T) {
+		t.Parallel()
+		if err := multipartHeadChecksum(t, Start(t, Options{DisablePatches: []string{PatchS3HeadCompositeChecksum}})); err == nil {
+			t.Fatal("moto reported the composite checksum without the patch; is the patch still needed?")
+		}
+	})
+}
+
+// multipartHeadChecksum uploads two SHA-256-checksummed parts and checks
+// that HeadObject reports "<base64 of sha256(part sums)>-2", as AWS does.
+func multipartHeadChecksum(t *testing.T, e *Emulator) error {
+	t.Helper()
+	ctx := context.Background()
+	c, err := e.S3Client(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bucket, key := aws.String("multipart"), aws.String("obj")
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: bucket}); err != nil {
+		t.Fatal(err)
+	}
+	mp, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: bucket, Key: key, ChecksumAlgorithm: s3types.ChecksumAlgorithmSha256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := [][]byte{bytes.Repeat([]byte("a"), 5<<20), []byte("tail")}
+	var completed []s3types.CompletedPart
+	var sums []byte
+	for i, p := range parts {
+		s := sha256.Sum256(p)
+		sums = append(sums, s[:]...)
+		out, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: bucket, Key: key, UploadId: mp.UploadId, PartNumber: aws.Int32(int32(i + 1)),
+			Body: bytes.NewReader(p), ChecksumAlgorithm: s3types.ChecksumAlgorithmSha256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		completed = append(completed, s3types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(int32(i + 1)), ChecksumSHA256: out.ChecksumSHA256})
+	}
+	if _, err := c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: bucket, Key: key, UploadId: mp.UploadId,
+		MultipartUpload: &s3types.CompletedMultipartUpload{Parts: completed}}); err != nil {
+		t.Fatal(err)
+	}
+	composite := sha256.Sum256(sums)
+	want := base64.StdEncoding.EncodeToString(composite[:]) + "-2"
+	head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: bucket, Key: key, ChecksumMode: s3types.ChecksumModeEnabled})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(head.ChecksumSHA256); got != want {
+		return fmt.Errorf("HeadObject checksum %q, want %q", got, want)
+	}
+	return nil
+}
+
+func TestPatchDynamoDBAtomicWrites(t *testing.T) {
+	t.Parallel()
+	t.Run("patched", func(t *testing.T) {
+		t.Parallel()
+		if err := racingConditionalUpdates(t, Start(t)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("disabled", func(t *testing.T) {
+		t.Parallel()
+		if err := racingConditionalUpdates(t, Start(t, Options{DisablePatches: []string{PatchDynamoDBAtomicWrites}})); err == nil {
+			t.Fatal("moto kept conditional updates atomic without the patch; is the patch still needed?")
+		}
+	})
+}
+
+// racingConditionalUpdates sends 64 concurrent "uses = uses + 1 if uses <
+// 10" updates to one item, round after round, and returns an error as soon
+// as more than 10 succeed in a round (AWS: exactly 10, always).
+func racingConditionalUpdates(t *testing.T, e *Emulator) error {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := e.AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
+	table := aws.String("counters")
+	if _, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: table, BillingMode: ddbtypes.BillingModePayPerRequest,
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}},
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}}}); err != nil {
+		t.Fatal(err)
+	}
+	const limit, clients, rounds = 10, 64, 15
+	for round := range rounds {
+		id := &ddbtypes.AttributeValueMemberS{Value: fmt.Sprint(round)}
+		if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: table, Item: map[string]ddbtypes.AttributeValue{
+			"id": id, "uses": &ddbtypes.AttributeValueMemberN{Value: "0"}}}); err != nil {
+			t.Fatal(err)
+		}
+		var ok atomic.Int32
+		var wg sync.WaitGroup
+		for range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: table, Key: map[string]ddbtypes.AttributeValue{"id": id},
+					UpdateExpression:          aws.String("SET uses = uses + :one"),
+					ConditionExpression:       aws.String("uses < :limit"),
+					ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":one": &ddbtypes.AttributeValueMemberN{Value: "1"}, ":limit": &ddbtypes.AttributeValueMemberN{Value: fmt.Sprint(limit)}}})
+				if err == nil {
+					ok.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := ok.Load(); n > limit {
+			return fmt.Errorf("round %d: %d of %d racing conditional updates succeeded, want at most %d", round, n, clients, limit)
 		}
 	}
 	return nil

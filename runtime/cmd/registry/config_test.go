@@ -47,3 +47,48 @@ func TestProductionNeedsSecretAndAdmin(t *testing.T) {
 	_, err = LoadConfig(nil, envOf(map[string]string{"REGISTRY_PRODUCTION": "true", "JWT_SECRET": strings.Repeat("s", 32), "REGISTRY_ADMIN_PASSWORD": "a-long-admin-password"}), io.Discard)
 	require.NoError(t, err)
 }
+
+func TestConfigAWSBackendNamesEachMissingVariable(t *testing.T) {
+	_, err := LoadConfig(nil, envOf(map[string]string{"REGISTRY_BACKEND": "aws", "AWS_ENDPOINT_URL": "ftp://x", "REGISTRY_TABLE_TOKENS": "x"}), io.Discard)
+	require.Error(t, err)
+	for _, want := range []string{
+		"AWS_REGION: required with REGISTRY_BACKEND=aws",
+		`AWS_ENDPOINT_URL: "ftp://x" is not an http(s) URL`,
+		"REGISTRY_BUCKET: required with REGISTRY_BACKEND=aws",
+		"REGISTRY_KMS_KEY_ID: required with REGISTRY_BACKEND=aws",
+		`REGISTRY_TABLE_TOKENS: "x" is not a valid DynamoDB table name`,
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+
+	c, err := LoadConfig(nil, envOf(map[string]string{"REGISTRY_BACKEND": "aws", "AWS_REGION": "us-east-1", "REGISTRY_BUCKET": "pkg-artifacts",
+		"REGISTRY_KMS_KEY_ID": "arn:aws:kms:us-east-1:123456789012:key/k", "REGISTRY_TABLE_USERS": "team-users",
+		"REGISTRY_PRODUCTION": "true", "REGISTRY_ADMIN_PASSWORD": "a-long-admin-password"}), io.Discard)
+	require.NoError(t, err, "production on aws takes the JWT secret from Secrets Manager, JWT_SECRET is optional")
+	assert.Equal(t, "team-users", c.AWS.Tables.Users)
+	assert.Equal(t, "packages", c.AWS.Tables.Packages)
+	assert.True(t, c.UseSecretsManager)
+	assert.Equal(t, "acme-jwt-secret", c.SecretName)
+
+	_, err = LoadConfig(nil, envOf(map[string]string{"REGISTRY_BACKEND": "s3"}), io.Discard)
+	require.ErrorContains(t, err, `REGISTRY_BACKEND: "s3" is not embedded or aws`)
+}
+
+func TestConfigPresignTTLCapped(t *testing.T) {
+	c, err := LoadConfig(nil, envOf(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, 300*time.Second, c.PresignTTL)
+	assert.False(t, c.UseSecretsManager, "the embedded default never consults AWS")
+	c, err = LoadConfig(nil, envOf(map[string]string{"REGISTRY_PRESIGN_TTL": "2m"}), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, 2*time.Minute, c.PresignTTL)
+	_, err = LoadConfig(nil, envOf(map[string]string{"REGISTRY_PRESIGN_TTL": "301s"}), io.Discard)
+	require.ErrorContains(t, err, "REGISTRY_PRESIGN_TTL: 5m1s is longer than the 5m0s maximum")
+}
+
+func TestHealthcheckFlagNeedsOnlyTheAddress(t *testing.T) {
+	c, err := LoadConfig([]string{"-healthcheck"}, envOf(map[string]string{"REGISTRY_ADDR": "0.0.0.0:8080", "REGISTRY_PRODUCTION": "true"}), io.Discard)
+	require.NoError(t, err)
+	assert.True(t, c.Healthcheck)
+	assert.Equal(t, "0.0.0.0:8080", c.Addr)
+}

@@ -23,10 +23,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
 	"github.com/acme/module-registry/runtime/api"
 	"github.com/acme/module-registry/runtime/auth"
 	"github.com/acme/module-registry/runtime/secrets"
 	"github.com/acme/module-registry/runtime/storage"
+	"github.com/acme/module-registry/runtime/storage/awsstore"
 	"github.com/acme/module-registry/runtime/storage/embedded"
 )
 
@@ -45,6 +50,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, "registry:", err)
 		return 2
 	}
+	if cfg.Healthcheck {
+		return healthcheck(ctx, cfg.Addr, stderr)
+	}
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	if err := serve(ctx, cfg, getenv, log, stderr); err != nil {
 		log.Error("registry stopped", "error", err.Error())
@@ -55,25 +63,62 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 func serve(ctx context.Context, cfg Config, getenv func(string) string, log *slog.Logger, stderr io.Writer) error {
-	store, err := embedded.Open(cfg.DataDir)
-	if err != nil {
-		return err
+	var (
+		backend  storage.Backend
+		awsCfg   aws.Config
+		haveAWS  bool
+		location string
+	)
+	if cfg.Backend == BackendAWS || cfg.UseSecretsManager {
+		var err error
+		var opts []func(*config.LoadOptions) error
+		if cfg.AWS.Region != "" {
+			opts = append(opts, config.WithRegion(cfg.AWS.Region))
+		}
+		awsCfg, err = config.LoadDefaultConfig(ctx, opts...)
+		if err != nil {
+			return fmt.Errorf("loading AWS configuration: %w", err)
+		}
+		haveAWS = true
 	}
-	defer store.Close()
+	switch cfg.Backend {
+	case BackendAWS:
+		st, err := awsstore.New(awsCfg, awsstore.Config{Bucket: cfg.AWS.Bucket, KMSKeyID: cfg.AWS.KMSKeyID, Tables: cfg.AWS.Tables})
+		if err != nil {
+			return err
+		}
+		backend, location = st.Backend(), "s3://"+cfg.AWS.Bucket
+	default:
+		store, err := embedded.Open(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		backend, location = store.Backend(), cfg.DataDir
+	}
 
-	keys, err := secrets.Resolve(getenv, cfg.Production, log)
+	ropts := secrets.ResolveOptions{Getenv: getenv, Production: cfg.Production, Logger: log}
+	if cfg.UseSecretsManager && haveAWS {
+		ropts.SecretsManager = secretsmanager.NewFromConfig(awsCfg)
+	}
+	keys, err := secrets.ResolveWithSecretsManager(ctx, ropts)
 	if err != nil {
 		return err
 	}
-	authSvc, err := auth.New(store, keys, auth.Options{})
+	defer keys.Close()
+	authOpts := auth.Options{}
+	if keys.Settings != nil {
+		authOpts.TTL, authOpts.MaxUses = keys.Settings.TokenTTL(), keys.Settings.MaxUses
+	}
+	authSvc, err := auth.New(backend.Meta, keys.Provider, authOpts)
 	if err != nil {
 		return err
 	}
-	if err := bootstrapAdmin(ctx, cfg, store, authSvc, log, stderr); err != nil {
+	if err := bootstrapAdmin(ctx, cfg, backend.Meta, authSvc, log, stderr); err != nil {
 		return err
 	}
 
-	handler := api.New(api.Config{Backend: store.Backend(), Auth: authSvc, Logger: log, MaxUploadBytes: cfg.MaxUploadBytes}).Handler()
+	handler := api.New(api.Config{Backend: backend, Auth: authSvc, Logger: log, MaxUploadBytes: cfg.MaxUploadBytes, PresignTTL: cfg.PresignTTL}).Handler()
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
@@ -87,7 +132,7 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, log *slo
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "production", cfg.Production, "max_upload_bytes", cfg.MaxUploadBytes)
+	log.Info("listening", "addr", ln.Addr().String(), "backend", cfg.Backend, "data", location, "jwt_secret_source", keys.Source, "production", cfg.Production, "max_upload_bytes", cfg.MaxUploadBytes)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -107,19 +152,19 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, log *slo
 	return nil
 }
 
-// bootstrapAdmin ensures the configured administrator exists. A configured
-// password is (re)applied on every start; without one, a random password is
-// generated when the user does not exist yet and printed once to stderr -
-// never to the log.
+// bootstrapAdmin ensures the configured administrator exists. It is safe
+// with several tasks starting at once: the user is created with a
+// conditional create, so exactly one task creates it. A configured password
+// is (re)applied only when the stored hash does not already match it;
+// without one, a random password is generated only by the task whose create
+// succeeds and printed once to stderr - never to the log.
 func bootstrapAdmin(ctx context.Context, cfg Config, store storage.MetadataStore, a *auth.Service, log *slog.Logger, stderr io.Writer) error {
 	pw := cfg.AdminPassword
 	generated := false
 	if pw == "" {
-		_, err := store.GetUser(ctx, cfg.AdminUser)
-		if err == nil {
+		if _, err := store.GetUser(ctx, cfg.AdminUser); err == nil {
 			return nil
-		}
-		if !errors.Is(err, storage.ErrNotFound) {
+		} else if !errors.Is(err, storage.ErrNotFound) {
 			return err
 		}
 		b := make([]byte, 18)
@@ -133,12 +178,55 @@ func bootstrapAdmin(ctx context.Context, cfg Config, store storage.MetadataStore
 		return err
 	}
 	u := storage.User{Name: cfg.AdminUser, PasswordHash: hash, Permissions: []string{storage.PermAdmin}, CreatedAt: time.Now().UTC()}
+	err = store.CreateUser(ctx, u)
+	switch {
+	case err == nil:
+		log.Info("administrator bootstrapped", "user", cfg.AdminUser, "password_generated", generated)
+		if generated {
+			fmt.Fprintf(stderr, "\n  Administrator %q created with password: %s\n  (shown only once; set REGISTRY_ADMIN_PASSWORD to choose it)\n\n", cfg.AdminUser, pw)
+		}
+		return nil
+	case !errors.Is(err, storage.ErrExists):
+		return fmt.Errorf("bootstrap administrator: %w", err)
+	case generated:
+		return nil // exists already; its password is not ours to change
+	}
+	existing, err := store.GetUser(ctx, cfg.AdminUser)
+	if err != nil {
+		return fmt.Errorf("bootstrap administrator: %w", err)
+	}
+	if ok, _ := auth.VerifyPassword(existing.PasswordHash, pw); ok && existing.Has(storage.PermAdmin) {
+		return nil
+	}
+	u.CreatedAt = existing.CreatedAt
 	if err := store.PutUser(ctx, u); err != nil {
 		return fmt.Errorf("bootstrap administrator: %w", err)
 	}
-	log.Info("administrator bootstrapped", "user", cfg.AdminUser, "password_generated", generated)
-	if generated {
-		fmt.Fprintf(stderr, "\n  Administrator %q created with password: %s\n  (shown only once; set REGISTRY_ADMIN_PASSWORD to choose it)\n\n", cfg.AdminUser, pw)
-	}
+	log.Info("administrator password applied", "user", cfg.AdminUser)
 	return nil
+}
+
+// healthcheck is the container's health probe (the image has no shell or
+// curl): GET /health on the local port, exit 0 on 200 and 1 otherwise.
+func healthcheck(ctx context.Context, addr string, stderr io.Writer) int {
+	_, port, _ := net.SplitHostPort(addr)
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort("127.0.0.1", port)+"/health", nil)
+	if err != nil {
+		fmt.Fprintln(stderr, "healthcheck:", err)
+		return 1
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Fprintln(stderr, "healthcheck:", err)
+		return 1
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintln(stderr, "healthcheck: status", resp.StatusCode)
+		return 1
+	}
+	return 0
 }

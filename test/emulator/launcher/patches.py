@@ -8,6 +8,9 @@ PATCHES = {
     "appautoscaling-tags": "patch_appautoscaling_tags",
     "s3-lifecycle-min-size": "patch_s3_lifecycle_min_size",
     "s3-bucket-policy-conditions": "patch_s3_bucket_policy_conditions",
+    "s3-checksum-verify": "patch_s3_checksum_verify",
+    "s3-head-composite-checksum": "patch_s3_head_composite_checksum",
+    "dynamodb-atomic-writes": "patch_dynamodb_atomic_writes",
 }
 
 
