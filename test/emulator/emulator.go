@@ -81,10 +81,13 @@ const (
 	// requests with the request's headers, so a conditioned Deny applies only when
 	// its conditions hold.
 	PatchS3BucketPolicyConditions = "s3-bucket-policy-conditions"
+	// PatchECRLayerUpload implements ECR's layer upload calls and makes image digests
+	// sha256 of the manifest, rejecting a PutImage whose imageDigest differs.
+	PatchECRLayerUpload = "ecr-layer-upload"
 )
 
 // Patches lists every patch the launcher applies by default.
-var Patches = []string{PatchCloudTrailARN, PatchAppAutoScalingTags, PatchS3LifecycleMinSize, PatchS3BucketPolicyConditions}
+var Patches = []string{PatchCloudTrailARN, PatchAppAutoScalingTags, PatchS3LifecycleMinSize, PatchS3BucketPolicyConditions, PatchECRLayerUpload}
 
 // ErrMotoMissing is returned (wrapped) when python3 or moto's server extras are absent.
 var ErrMotoMissing = errors.New("moto server is not installed: install Python 3 and then `pip install 'moto[server]==5.2.1'`")

@@ -8,6 +8,7 @@ PATCHES = {
     "appautoscaling-tags": "patch_appautoscaling_tags",
     "s3-lifecycle-min-size": "patch_s3_lifecycle_min_size",
     "s3-bucket-policy-conditions": "patch_s3_bucket_policy_conditions",
+    "ecr-layer-upload": "patch_ecr_layer_upload",
 }
 
 
