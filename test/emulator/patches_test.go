@@ -376,6 +376,17 @@ func ecrPushByAPI(t *testing.T, e *Emulator) error {
 	if err := upload([][]byte{[]byte("not the blob")}, blobDigest); !errors.As(err, &invalid) {
 		return fmt.Errorf("upload of bytes not matching the digest: got %v, want InvalidLayerException", err)
 	}
+	// A part that does not start where the previous one ended is refused.
+	gap, err := c.InitiateLayerUpload(ctx, &ecr.InitiateLayerUploadInput{RepositoryName: repo})
+	if err != nil {
+		return err
+	}
+	var badPart *ecrtypes.InvalidLayerPartException
+	_, err = c.UploadLayerPart(ctx, &ecr.UploadLayerPartInput{RepositoryName: repo, UploadId: gap.UploadId,
+		LayerPartBlob: blob[10:], PartFirstByte: aws.Int64(10), PartLastByte: aws.Int64(int64(len(blob)) - 1)})
+	if !errors.As(err, &badPart) {
+		return fmt.Errorf("a part leaving a gap: got %v, want InvalidLayerPartException", err)
+	}
 	if err := upload([][]byte{blob[:10], blob[10:]}, blobDigest); err != nil {
 		return err
 	}
