@@ -15,9 +15,19 @@ import (
 
 	"github.com/acme/module-registry/constructs/containerimage"
 	"github.com/acme/module-registry/constructs/encryptionkey"
+	"github.com/acme/module-registry/constructs/iampolicy"
 	"github.com/acme/module-registry/constructs/internal/synthtest"
 	"github.com/acme/module-registry/runtime/image"
 )
+
+// serviceImage is the contract's fargateservice.Image, restated here so this package does not
+// import the service.
+type serviceImage interface {
+	ImageURI() *string
+	GrantPull(role iampolicy.Role)
+}
+
+var _ serviceImage = (*containerimage.Image)(nil)
 
 // testLayout writes a small image (not the registry: synth never builds) to a layout.
 func testLayout(t testing.TB, binary string) (dir, digest string) {
