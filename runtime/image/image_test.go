@@ -104,17 +104,25 @@ func TestBuildDigestFollowsTheSource(t *testing.T) {
 }
 
 func TestCreatedDefaultsToSourceDateEpoch(t *testing.T) {
-	bin := []byte("\x7fELF not really")
+	dir := tinyModule(t, "epoch")
+	created := func() time.Time {
+		img, err := image.Build(context.Background(), image.Options{ModuleDir: dir, Package: "."})
+		require.NoError(t, err)
+		cfg, err := img.ConfigFile()
+		require.NoError(t, err)
+		for name, f := range layerFiles(t, img) {
+			assert.Equal(t, cfg.Created.UTC(), f.hdr.ModTime.UTC(), "%s is stamped like the config", name)
+		}
+		return cfg.Created.UTC()
+	}
+	t.Setenv("SOURCE_DATE_EPOCH", "")
+	assert.Equal(t, time.Unix(0, 0).UTC(), created(), "the epoch by default")
 	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
-	img, err := image.Assemble(bin, "amd64", time.Unix(1700000000, 0))
-	require.NoError(t, err)
-	cfg, err := img.ConfigFile()
-	require.NoError(t, err)
-	assert.Equal(t, int64(1700000000), cfg.Created.Unix())
+	assert.Equal(t, time.Unix(1700000000, 0).UTC(), created())
 
 	t.Setenv("SOURCE_DATE_EPOCH", "yesterday")
-	_, err = image.Build(context.Background(), image.Options{ModuleDir: t.TempDir()})
-	assert.ErrorContains(t, err, "SOURCE_DATE_EPOCH")
+	_, err := image.Build(context.Background(), image.Options{ModuleDir: dir, Package: "."})
+	assert.ErrorContains(t, err, `SOURCE_DATE_EPOCH="yesterday" must be a non-negative number of seconds`)
 }
 
 func TestAssembleRejectsBadInput(t *testing.T) {
