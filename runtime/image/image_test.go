@@ -25,6 +25,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/x509roots/fallback/bundle"
 
 	"github.com/acme/module-registry/runtime/image"
 )
@@ -297,4 +298,37 @@ func TestParseRepositoryURL(t *testing.T) {
 		_, err := image.ParseRepositoryURL(bad)
 		assert.ErrorContains(t, err, "is not an ECR repository URL", bad)
 	}
+}
+
+// Roots NSS distrusts after a date cannot carry that constraint in a PEM file: they are
+// left out, everything else is in.
+func TestCABundleLeavesOutConstrainedRoots(t *testing.T) {
+	pemBundle := image.CABundle()
+	var inBundle [][]byte
+	for rest := pemBundle; ; {
+		var block *pem.Block
+		if block, rest = pem.Decode(rest); block == nil {
+			break
+		}
+		inBundle = append(inBundle, block.Bytes)
+	}
+	var constrained, unconstrained int
+	for root := range bundle.Roots() {
+		found := false
+		for _, der := range inBundle {
+			if bytes.Equal(der, root.Certificate) {
+				found = true
+				break
+			}
+		}
+		if root.Constraint != nil {
+			constrained++
+			assert.False(t, found, "a root with a distrust-after constraint is in the bundle")
+		} else {
+			unconstrained++
+			assert.True(t, found, "an unconstrained root is missing from the bundle")
+		}
+	}
+	assert.Len(t, inBundle, unconstrained)
+	t.Logf("%d roots in the bundle, %d constrained roots left out", unconstrained, constrained)
 }
