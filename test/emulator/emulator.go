@@ -90,10 +90,13 @@ const (
 	// PatchDynamoDBAtomicWrites makes conditional PutItem/UpdateItem/DeleteItem
 	// atomic under concurrent requests, as DynamoDB's per-item writes are.
 	PatchDynamoDBAtomicWrites = "dynamodb-atomic-writes"
+	// PatchECRLayerUpload implements ECR's layer upload calls and makes image digests
+	// sha256 of the manifest, rejecting a PutImage whose imageDigest differs.
+	PatchECRLayerUpload = "ecr-layer-upload"
 )
 
 // Patches lists every patch the launcher applies by default.
-var Patches = []string{PatchCloudTrailARN, PatchAppAutoScalingTags, PatchS3LifecycleMinSize, PatchS3BucketPolicyConditions, PatchS3ChecksumVerify, PatchS3HeadCompositeChecksum, PatchDynamoDBAtomicWrites}
+var Patches = []string{PatchCloudTrailARN, PatchAppAutoScalingTags, PatchS3LifecycleMinSize, PatchS3BucketPolicyConditions, PatchS3ChecksumVerify, PatchS3HeadCompositeChecksum, PatchDynamoDBAtomicWrites, PatchECRLayerUpload}
 
 // ErrMotoMissing is returned (wrapped) when python3 or moto's server extras are absent.
 var ErrMotoMissing = errors.New("moto server is not installed: install Python 3 and then `pip install 'moto[server]==5.2.1'`")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
@@ -497,6 +500,135 @@ func racingConditionalUpdates(t *testing.T, e *Emulator) error {
 		if n := ok.Load(); n > limit {
 			return fmt.Errorf("round %d: %d of %d racing conditional updates succeeded, want at most %d", round, n, clients, limit)
 		}
+	}
+	return nil
+}
+
+func TestPatchECRLayerUploadAndManifestDigest(t *testing.T) {
+	t.Parallel()
+	t.Run("patched", func(t *testing.T) {
+		t.Parallel()
+		if err := ecrPushByAPI(t, Start(t)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("disabled", func(t *testing.T) {
+		t.Parallel()
+		if err := ecrPushByAPI(t, Start(t, Options{DisablePatches: []string{PatchECRLayerUpload}})); err == nil {
+			t.Fatal("moto uploaded layers and digested the manifest like ECR without the patch; is the patch still needed?")
+		}
+	})
+}
+
+// ecrPushByAPI pushes a blob in two parts and an image through the ECR API as an image
+// pusher does, and checks ECR's answers: uploads verified against their digest, the image
+// digest is sha256 of the manifest bytes, and a wrong imageDigest is refused.
+func ecrPushByAPI(t *testing.T, e *Emulator) error {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := e.AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.RetryMaxAttempts = 1 })
+	repo := aws.String("layer-upload")
+	if _, err := c.CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: repo}); err != nil {
+		t.Fatal(err)
+	}
+	blob := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`)
+	blobDigest := fmt.Sprintf("sha256:%x", sha256.Sum256(blob))
+
+	check, err := c.BatchCheckLayerAvailability(ctx, &ecr.BatchCheckLayerAvailabilityInput{RepositoryName: repo, LayerDigests: []string{blobDigest}})
+	if err != nil {
+		return err
+	}
+	if len(check.Layers) != 0 || len(check.Failures) != 1 || check.Failures[0].FailureCode != ecrtypes.LayerFailureCodeMissingLayerDigest {
+		return fmt.Errorf("a blob never uploaded: layers %v, failures %v; want one MissingLayerDigest failure", check.Layers, check.Failures)
+	}
+
+	upload := func(parts [][]byte, digest string) error {
+		init, err := c.InitiateLayerUpload(ctx, &ecr.InitiateLayerUploadInput{RepositoryName: repo})
+		if err != nil {
+			return err
+		}
+		if aws.ToInt64(init.PartSize) <= 0 || aws.ToString(init.UploadId) == "" {
+			return fmt.Errorf("InitiateLayerUpload returned part size %d, upload id %q", aws.ToInt64(init.PartSize), aws.ToString(init.UploadId))
+		}
+		var off int64
+		for _, p := range parts {
+			out, err := c.UploadLayerPart(ctx, &ecr.UploadLayerPartInput{
+				RepositoryName: repo, UploadId: init.UploadId, LayerPartBlob: p,
+				PartFirstByte: aws.Int64(off), PartLastByte: aws.Int64(off + int64(len(p)) - 1),
+			})
+			if err != nil {
+				return err
+			}
+			off += int64(len(p))
+			if aws.ToInt64(out.LastByteReceived) != off-1 {
+				return fmt.Errorf("UploadLayerPart: last byte received %d, want %d", aws.ToInt64(out.LastByteReceived), off-1)
+			}
+		}
+		done, err := c.CompleteLayerUpload(ctx, &ecr.CompleteLayerUploadInput{RepositoryName: repo, UploadId: init.UploadId, LayerDigests: []string{digest}})
+		if err != nil {
+			return err
+		}
+		if aws.ToString(done.LayerDigest) != digest {
+			return fmt.Errorf("CompleteLayerUpload stored %q, want %s", aws.ToString(done.LayerDigest), digest)
+		}
+		return nil
+	}
+	// Bytes that do not hash to the claimed digest are refused, as ECR does.
+	var invalid *ecrtypes.InvalidLayerException
+	if err := upload([][]byte{[]byte("not the blob")}, blobDigest); !errors.As(err, &invalid) {
+		return fmt.Errorf("upload of bytes not matching the digest: got %v, want InvalidLayerException", err)
+	}
+	// A part that does not start where the previous one ended is refused.
+	gap, err := c.InitiateLayerUpload(ctx, &ecr.InitiateLayerUploadInput{RepositoryName: repo})
+	if err != nil {
+		return err
+	}
+	var badPart *ecrtypes.InvalidLayerPartException
+	_, err = c.UploadLayerPart(ctx, &ecr.UploadLayerPartInput{RepositoryName: repo, UploadId: gap.UploadId,
+		LayerPartBlob: blob[10:], PartFirstByte: aws.Int64(10), PartLastByte: aws.Int64(int64(len(blob)) - 1)})
+	if !errors.As(err, &badPart) {
+		return fmt.Errorf("a part leaving a gap: got %v, want InvalidLayerPartException", err)
+	}
+	if err := upload([][]byte{blob[:10], blob[10:]}, blobDigest); err != nil {
+		return err
+	}
+	var exists *ecrtypes.LayerAlreadyExistsException
+	if err := upload([][]byte{blob}, blobDigest); !errors.As(err, &exists) {
+		return fmt.Errorf("second upload of the same blob: got %v, want LayerAlreadyExistsException", err)
+	}
+	if check, err = c.BatchCheckLayerAvailability(ctx, &ecr.BatchCheckLayerAvailabilityInput{RepositoryName: repo, LayerDigests: []string{blobDigest}}); err != nil {
+		return err
+	}
+	if len(check.Layers) != 1 || check.Layers[0].LayerAvailability != ecrtypes.LayerAvailabilityAvailable || aws.ToInt64(check.Layers[0].LayerSize) != int64(len(blob)) {
+		return fmt.Errorf("an uploaded blob: layers %+v, failures %+v; want it AVAILABLE with its size", check.Layers, check.Failures)
+	}
+
+	manifest := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":%q,"size":%d},"layers":[]}`, blobDigest, len(blob))
+	want := fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(manifest)))
+	var mismatch *ecrtypes.ImageDigestDoesNotMatchException
+	_, err = c.PutImage(ctx, &ecr.PutImageInput{RepositoryName: repo, ImageManifest: aws.String(manifest),
+		ImageManifestMediaType: aws.String("application/vnd.oci.image.manifest.v1+json"), ImageDigest: aws.String(blobDigest)})
+	if !errors.As(err, &mismatch) {
+		return fmt.Errorf("PutImage with an imageDigest that is not the manifest's: got %v, want ImageDigestDoesNotMatchException", err)
+	}
+	put, err := c.PutImage(ctx, &ecr.PutImageInput{RepositoryName: repo, ImageManifest: aws.String(manifest),
+		ImageManifestMediaType: aws.String("application/vnd.oci.image.manifest.v1+json")})
+	if err != nil {
+		return err
+	}
+	if got := aws.ToString(put.Image.ImageId.ImageDigest); got != want {
+		return fmt.Errorf("PutImage digest %s, want sha256 of the manifest %s", got, want)
+	}
+	described, err := c.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: repo, ImageIds: []ecrtypes.ImageIdentifier{{ImageDigest: aws.String(want)}}})
+	if err != nil {
+		return err
+	}
+	if len(described.ImageDetails) != 1 || aws.ToString(described.ImageDetails[0].ImageDigest) != want {
+		return fmt.Errorf("DescribeImages by the manifest digest: %+v", described.ImageDetails)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ PATCHES = {
     "s3-checksum-verify": "patch_s3_checksum_verify",
     "s3-head-composite-checksum": "patch_s3_head_composite_checksum",
     "dynamodb-atomic-writes": "patch_dynamodb_atomic_writes",
+    "ecr-layer-upload": "patch_ecr_layer_upload",
 }
 
 
