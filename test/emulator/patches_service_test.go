@@ -7,13 +7,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 )
 
-func TestPatchECSDeploymentConfiguration(t *testing.T) {
+func TestPatchECSCreateServiceSettings(t *testing.T) {
 	t.Parallel()
 	t.Run("patched", func(t *testing.T) {
 		t.Parallel()
@@ -23,14 +24,14 @@ func TestPatchECSDeploymentConfiguration(t *testing.T) {
 	})
 	t.Run("disabled", func(t *testing.T) {
 		t.Parallel()
-		if err := ecsDeploymentConfiguration(t, Start(t, Options{DisablePatches: []string{PatchECSDeploymentConfiguration}})); err == nil {
-			t.Fatal("moto kept the deployment configuration without the patch; is the patch still needed?")
+		if err := ecsDeploymentConfiguration(t, Start(t, Options{DisablePatches: []string{PatchECSCreateServiceSettings}})); err == nil {
+			t.Fatal("moto kept the service settings without the patch; is the patch still needed?")
 		}
 	})
 }
 
-// ecsDeploymentConfiguration creates a service with a circuit breaker and one without
-// a deployment configuration, and checks DescribeServices reports what AWS does.
+// ecsDeploymentConfiguration creates a service with a circuit breaker, a grace period and
+// managed tags, and one without them, and checks DescribeServices reports what AWS does.
 func ecsDeploymentConfiguration(t *testing.T, e *Emulator) error {
 	t.Helper()
 	ctx := context.Background()
@@ -50,10 +51,11 @@ func ecsDeploymentConfiguration(t *testing.T, e *Emulator) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	create := func(name string, dc *ecstypes.DeploymentConfiguration) {
+	create := func(name string, dc *ecstypes.DeploymentConfiguration, grace *int32, managedTags bool) {
 		if _, err := c.CreateService(ctx, &ecs.CreateServiceInput{
 			Cluster: aws.String("c"), ServiceName: aws.String(name), TaskDefinition: td.TaskDefinition.TaskDefinitionArn,
 			DesiredCount: aws.Int32(1), LaunchType: ecstypes.LaunchTypeFargate, DeploymentConfiguration: dc,
+			HealthCheckGracePeriodSeconds: grace, EnableECSManagedTags: managedTags,
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -61,20 +63,20 @@ func ecsDeploymentConfiguration(t *testing.T, e *Emulator) error {
 	create("guarded", &ecstypes.DeploymentConfiguration{
 		DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true},
 		MinimumHealthyPercent:    aws.Int32(50), MaximumPercent: aws.Int32(150),
-	})
-	create("plain", nil)
+	}, aws.Int32(60), true)
+	create("plain", nil, nil, false)
 	out, err := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("c"), Services: []string{"guarded", "plain"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"guarded": "cb=true/true min=50 max=150", "plain": "cb=false/false min=100 max=200"}
+	want := map[string]string{"guarded": "cb=true/true min=50 max=150 grace=60 tags=true", "plain": "cb=false/false min=100 max=200 grace=0 tags=false"}
 	for _, s := range out.Services {
 		dc := s.DeploymentConfiguration
 		if dc == nil || dc.DeploymentCircuitBreaker == nil {
 			return fmt.Errorf("service %s: no deployment configuration reported", aws.ToString(s.ServiceName))
 		}
-		got := fmt.Sprintf("cb=%v/%v min=%d max=%d", dc.DeploymentCircuitBreaker.Enable, dc.DeploymentCircuitBreaker.Rollback,
-			aws.ToInt32(dc.MinimumHealthyPercent), aws.ToInt32(dc.MaximumPercent))
+		got := fmt.Sprintf("cb=%v/%v min=%d max=%d grace=%d tags=%v", dc.DeploymentCircuitBreaker.Enable, dc.DeploymentCircuitBreaker.Rollback,
+			aws.ToInt32(dc.MinimumHealthyPercent), aws.ToInt32(dc.MaximumPercent), aws.ToInt32(s.HealthCheckGracePeriodSeconds), s.EnableECSManagedTags)
 		if got != want[aws.ToString(s.ServiceName)] {
 			return fmt.Errorf("service %s: %s, AWS reports %s", aws.ToString(s.ServiceName), got, want[aws.ToString(s.ServiceName)])
 		}
@@ -141,6 +143,86 @@ func elbDefaultScheme(t *testing.T, e *Emulator) error {
 		if got := out.LoadBalancers[0].Scheme; got != want {
 			return fmt.Errorf("load balancer %s: scheme %q, AWS reports %q", name, got, want)
 		}
+	}
+	return nil
+}
+
+func TestPatchEC2RuleDescriptions(t *testing.T) {
+	t.Parallel()
+	t.Run("patched", func(t *testing.T) {
+		t.Parallel()
+		if err := ruleDescriptions(t, Start(t)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("disabled", func(t *testing.T) {
+		t.Parallel()
+		if err := ruleDescriptions(t, Start(t, Options{DisablePatches: []string{PatchEC2RuleDescriptions}})); err == nil {
+			t.Fatal("moto kept the descriptions without the patch; is the patch still needed?")
+		}
+	})
+}
+
+// ruleDescriptions adds rules whose peers are a CIDR, a security group and a prefix
+// list, each with a description, and checks DescribeSecurityGroupRules returns them.
+func ruleDescriptions(t *testing.T, e *Emulator) error {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := e.AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.RetryMaxAttempts = 1 })
+	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	group := func(name string) *string {
+		g, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(name), Description: aws.String(name), VpcId: vpc.Vpc.VpcId})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g.GroupId
+	}
+	a, b := group("a"), group("b")
+	pl, err := c.CreateManagedPrefixList(ctx, &ec2.CreateManagedPrefixListInput{
+		PrefixListName: aws.String("pl"), AddressFamily: aws.String("IPv4"), MaxEntries: aws.Int32(1),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tcp := func(port int32) ec2types.IpPermission {
+		return ec2types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(port), ToPort: aws.Int32(port)}
+	}
+	cidr, grp, prefix := tcp(80), tcp(8080), tcp(443)
+	cidr.IpRanges = []ec2types.IpRange{{CidrIp: aws.String("203.0.113.0/24"), Description: aws.String("from cidr")}}
+	grp.UserIdGroupPairs = []ec2types.UserIdGroupPair{{GroupId: b, Description: aws.String("from group")}}
+	prefix.PrefixListIds = []ec2types.PrefixListId{{PrefixListId: pl.PrefixList.PrefixListId, Description: aws.String("to prefix list")}}
+	if _, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: a, IpPermissions: []ec2types.IpPermission{cidr, grp}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AuthorizeSecurityGroupEgress(ctx, &ec2.AuthorizeSecurityGroupEgressInput{GroupId: a, IpPermissions: []ec2types.IpPermission{prefix}}); err != nil {
+		t.Fatal(err)
+	}
+	rules, err := c.DescribeSecurityGroupRules(ctx, &ec2.DescribeSecurityGroupRulesInput{
+		Filters: []ec2types.Filter{{Name: aws.String("group-id"), Values: []string{aws.ToString(a)}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int32]string{80: "from cidr", 8080: "from group", 443: "to prefix list"}
+	for _, r := range rules.SecurityGroupRules {
+		w, ok := want[aws.ToInt32(r.FromPort)]
+		if !ok {
+			continue // the default egress rule
+		}
+		if got := aws.ToString(r.Description); got != w {
+			return fmt.Errorf("rule on port %d: description %q, AWS returns %q", aws.ToInt32(r.FromPort), got, w)
+		}
+		delete(want, aws.ToInt32(r.FromPort))
+	}
+	if len(want) > 0 {
+		t.Fatalf("rules missing: %v", want)
 	}
 	return nil
 }

@@ -8,7 +8,8 @@ PATCHES = {
     "appautoscaling-tags": "patch_appautoscaling_tags",
     "s3-lifecycle-min-size": "patch_s3_lifecycle_min_size",
     "s3-bucket-policy-conditions": "patch_s3_bucket_policy_conditions",
-    "ecs-deployment-configuration": "patch_ecs_deployment_configuration",
+    "ecs-create-service-settings": "patch_ecs_create_service_settings",
+    "ec2-rule-descriptions": "patch_ec2_rule_descriptions",
     "elbv2-default-scheme": "patch_elbv2_default_scheme",
 }
 
