@@ -368,7 +368,9 @@ func New(scope constructs.Construct, id string, props *Props) *Service {
 		DeploymentMaximumPercent:        jsii.Number(200),
 		HealthCheckGracePeriodSeconds:   jsii.Number(HealthCheckGracePeriodSecond),
 		PropagateTags:                   jsii.String("SERVICE"),
-		EnableEcsManagedTags:            jsii.Bool(true),
+		// Keep tasks spread over both zones after one recovers from an outage.
+		AvailabilityZoneRebalancing: jsii.String("ENABLED"),
+		EnableEcsManagedTags:        jsii.Bool(true),
 		// Auto scaling owns the task count after the first deploy.
 		Lifecycle: &cdktf.TerraformResourceLifecycle{IgnoreChanges: jsii.Strings("desired_count")},
 		// The target group must belong to a load balancer before a service can use it.

@@ -447,6 +447,7 @@ func TestServiceAndCluster(t *testing.T) {
 	assert.Equal(t, 100.0, svc["deployment_minimum_healthy_percent"])
 	assert.Equal(t, 200.0, svc["deployment_maximum_percent"])
 	assert.Equal(t, "SERVICE", svc["propagate_tags"])
+	assert.Equal(t, "ENABLED", svc["availability_zone_rebalancing"])
 	assert.Equal(t, []any{"desired_count"}, svc["lifecycle"].(map[string]any)["ignore_changes"])
 	assert.NotEmpty(t, svc["depends_on"], "waits for the listener")
 }

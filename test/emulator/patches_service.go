@@ -5,7 +5,7 @@ package emulator
 const (
 	// PatchECSCreateServiceSettings makes CreateService keep the deployment
 	// configuration (circuit breaker, minimum healthy and maximum percent), the health
-	// check grace period and ECS managed tags.
+	// check grace period, ECS managed tags and Availability Zone rebalancing.
 	PatchECSCreateServiceSettings = "ecs-create-service-settings"
 	// PatchEC2RuleDescriptions keeps the description of security group rules whose
 	// peer is a security group or a prefix list.

@@ -31,7 +31,7 @@ func TestPatchECSCreateServiceSettings(t *testing.T) {
 }
 
 // ecsDeploymentConfiguration creates a service with a circuit breaker, a grace period and
-// managed tags, and one without them, and checks DescribeServices reports what AWS does.
+// managed tags and rebalancing off, and one without them, and checks DescribeServices reports what AWS does.
 func ecsDeploymentConfiguration(t *testing.T, e *Emulator) error {
 	t.Helper()
 	ctx := context.Background()
@@ -51,11 +51,11 @@ func ecsDeploymentConfiguration(t *testing.T, e *Emulator) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	create := func(name string, dc *ecstypes.DeploymentConfiguration, grace *int32, managedTags bool) {
+	create := func(name string, dc *ecstypes.DeploymentConfiguration, grace *int32, managedTags bool, rebalancing ecstypes.AvailabilityZoneRebalancing) {
 		if _, err := c.CreateService(ctx, &ecs.CreateServiceInput{
 			Cluster: aws.String("c"), ServiceName: aws.String(name), TaskDefinition: td.TaskDefinition.TaskDefinitionArn,
 			DesiredCount: aws.Int32(1), LaunchType: ecstypes.LaunchTypeFargate, DeploymentConfiguration: dc,
-			HealthCheckGracePeriodSeconds: grace, EnableECSManagedTags: managedTags,
+			HealthCheckGracePeriodSeconds: grace, EnableECSManagedTags: managedTags, AvailabilityZoneRebalancing: rebalancing,
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -63,20 +63,20 @@ func ecsDeploymentConfiguration(t *testing.T, e *Emulator) error {
 	create("guarded", &ecstypes.DeploymentConfiguration{
 		DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true},
 		MinimumHealthyPercent:    aws.Int32(50), MaximumPercent: aws.Int32(150),
-	}, aws.Int32(60), true)
-	create("plain", nil, nil, false)
+	}, aws.Int32(60), true, ecstypes.AvailabilityZoneRebalancingDisabled)
+	create("plain", nil, nil, false, "")
 	out, err := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("c"), Services: []string{"guarded", "plain"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"guarded": "cb=true/true min=50 max=150 grace=60 tags=true", "plain": "cb=false/false min=100 max=200 grace=0 tags=false"}
+	want := map[string]string{"guarded": "cb=true/true min=50 max=150 grace=60 tags=true az=DISABLED", "plain": "cb=false/false min=100 max=200 grace=0 tags=false az=ENABLED"}
 	for _, s := range out.Services {
 		dc := s.DeploymentConfiguration
 		if dc == nil || dc.DeploymentCircuitBreaker == nil {
 			return fmt.Errorf("service %s: no deployment configuration reported", aws.ToString(s.ServiceName))
 		}
-		got := fmt.Sprintf("cb=%v/%v min=%d max=%d grace=%d tags=%v", dc.DeploymentCircuitBreaker.Enable, dc.DeploymentCircuitBreaker.Rollback,
-			aws.ToInt32(dc.MinimumHealthyPercent), aws.ToInt32(dc.MaximumPercent), aws.ToInt32(s.HealthCheckGracePeriodSeconds), s.EnableECSManagedTags)
+		got := fmt.Sprintf("cb=%v/%v min=%d max=%d grace=%d tags=%v az=%s", dc.DeploymentCircuitBreaker.Enable, dc.DeploymentCircuitBreaker.Rollback,
+			aws.ToInt32(dc.MinimumHealthyPercent), aws.ToInt32(dc.MaximumPercent), aws.ToInt32(s.HealthCheckGracePeriodSeconds), s.EnableECSManagedTags, s.AvailabilityZoneRebalancing)
 		if got != want[aws.ToString(s.ServiceName)] {
 			return fmt.Errorf("service %s: %s, AWS reports %s", aws.ToString(s.ServiceName), got, want[aws.ToString(s.ServiceName)])
 		}
