@@ -12,6 +12,9 @@ PATCHES = {
     "s3-head-composite-checksum": "patch_s3_head_composite_checksum",
     "dynamodb-atomic-writes": "patch_dynamodb_atomic_writes",
     "ecr-layer-upload": "patch_ecr_layer_upload",
+    "ecs-create-service-settings": "patch_ecs_create_service_settings",
+    "ec2-rule-descriptions": "patch_ec2_rule_descriptions",
+    "elbv2-default-scheme": "patch_elbv2_default_scheme",
 }
 
 

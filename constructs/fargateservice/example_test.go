@@ -1,0 +1,38 @@
+package fargateservice_test
+
+import (
+	"fmt"
+
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/provider"
+	"github.com/hashicorp/terraform-cdk-go/cdktf"
+
+	"github.com/acme/module-registry/constructs/encryptionkey"
+	"github.com/acme/module-registry/constructs/fargateservice"
+	"github.com/acme/module-registry/constructs/jwtsecret"
+)
+
+func Example() {
+	app := cdktf.NewApp(nil)
+	stack := cdktf.NewTerraformStack(app, jsii.String("registry"))
+	provider.NewAwsProvider(stack, jsii.String("aws"), &provider.AwsProviderConfig{Region: jsii.String("us-east-1")})
+
+	key := encryptionkey.New(stack, "ProjectKey", nil)
+	jwt := jwtsecret.New(stack, "JwtSecret", &jwtsecret.Props{EncryptionKey: key})
+	svc := fargateservice.New(stack, "Registry", &fargateservice.Props{
+		Image: fargateservice.ImageFromDigestURI(
+			"public.ecr.aws/acme/registry@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+		EncryptionKey:      key,
+		IngressCidrs:       []string{"0.0.0.0/0"}, // public: said explicitly
+		CertificateArn:     "arn:aws:acm:us-east-1:123456789012:certificate/registry",
+		HealthCheckCommand: []string{"CMD", "/registry", "-healthcheck"},
+		Environment:        map[string]string{"REGISTRY_ADDR": "0.0.0.0:8080", "REGISTRY_PRODUCTION": "true"},
+		Secrets: []fargateservice.ContainerSecret{
+			{EnvName: "JWT_SECRET", Secret: jwt, JSONKey: jwtsecret.FieldSecret},
+		},
+	})
+	// The task role starts empty; the stack grants what the application needs.
+	key.GrantEncryptDecrypt(svc.TaskRole(), "s3")
+	fmt.Println(fargateservice.SecretValueFrom("arn:aws:secretsmanager:us-east-1:123456789012:secret:acme-jwt-secret", jwtsecret.FieldSecret))
+	// Output: arn:aws:secretsmanager:us-east-1:123456789012:secret:acme-jwt-secret:jwt_secret::
+}

@@ -1,0 +1,847 @@
+// Package fargateservice runs a container as a private ECS Fargate service behind an
+// Application Load Balancer, secure by default:
+//
+//   - Networking: a new VPC (or an existing one from Props.ExistingVpc) with public subnets
+//     holding only the load balancer and private subnets holding the tasks, over two
+//     availability zones. The new VPC has no NAT gateway: tasks reach ECR, CloudWatch Logs
+//     and Secrets Manager through interface VPC endpoints and S3 and DynamoDB through
+//     gateway endpoints, so they have no route to the internet at all (cheaper than two
+//     NAT gateways, and nothing can leave except to those services).
+//
+//   - Security groups: the load balancer accepts 80/443 only from Props.IngressCidrs (the
+//     caller must name them; there is no 0.0.0.0/0 default) and talks only to the tasks on
+//     the container port; tasks accept only the load balancer's group on that port and
+//     reach only HTTPS on the endpoints.
+//
+//   - Task: the image by digest, a read-only root filesystem, a non-root user (root is
+//     rejected), every Linux capability dropped, a health check command, environment
+//     variables, secrets from Secrets Manager ("<arn>:<json key>::"), and logs in a
+//     CloudWatch Logs group encrypted with the project key. Fargate rejects privileged
+//     containers and Docker security options, and ECS has no no-new-privileges setting;
+//     dropping all capabilities and running as a non-root user of a shell-less image is
+//     what Fargate allows towards that.
+//
+//   - Roles: the execution role may pull this image, write to this log group and read the
+//     named secrets, nothing else; the task role has no permissions until the caller grants
+//     some through the other constructs' Grant methods on TaskRole().
+//
+//   - Load balancer: invalid header fields dropped, strictest desync mitigation, deletion
+//     protection, HTTPS (TLS 1.2/1.3 policy) with an HTTP->HTTPS redirect when a
+//     certificate is given; plain HTTP only with AllowPlainHTTP. A WAF web ACL with a
+//     per-IP rate limit guards it.
+//
+//   - Service: deployment circuit breaker with rollback, 100%/200% deployments, tags
+//     propagated, target-tracking auto scaling on CPU and on requests per target, and
+//     alarms on p95 latency, 5xx rate and running task count.
+//
+//     svc := fargateservice.New(stack, "Registry", &fargateservice.Props{
+//     Image:              image,
+//     EncryptionKey:      key,
+//     IngressCidrs:       []string{"0.0.0.0/0"},
+//     CertificateArn:     certArn,
+//     HealthCheckCommand: []string{"CMD", "/registry", "-healthcheck"},
+//     Secrets: []fargateservice.ContainerSecret{{EnvName: "JWT_SECRET", Secret: jwt, JSONKey: "jwt_secret"}},
+//     })
+//     bucket.GrantReadWrite(svc.TaskRole(), "packages/")
+package fargateservice
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/appautoscalingpolicy"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/appautoscalingtarget"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/cloudwatchloggroup"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/cloudwatchmetricalarm"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/ecscluster"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/ecsservice"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/ecstaskdefinition"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/lb"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/lblistener"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/lbtargetgroup"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/wafv2webacl"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/wafv2webaclassociation"
+	"github.com/hashicorp/terraform-cdk-go/cdktf"
+
+	"github.com/acme/module-registry/constructs/encryptionkey"
+	"github.com/acme/module-registry/constructs/iampolicy"
+	"github.com/acme/module-registry/constructs/internal/awsenv"
+	"github.com/acme/module-registry/constructs/internal/validation"
+)
+
+// Defaults.
+const (
+	DefaultName                  = "acme-registry"
+	DefaultVpcCidr               = "10.0.0.0/16"
+	DefaultContainerName         = "app"
+	DefaultContainerPort         = 8080
+	DefaultUser                  = "65532:65532"
+	DefaultCPU                   = 256
+	DefaultMemoryMiB             = 512
+	DefaultCPUArchitecture       = "X86_64"
+	DefaultHealthCheckPath       = "/health"
+	DefaultLogRetentionDays      = 90
+	DefaultDesiredCount          = 2
+	DefaultCPUTargetPercent      = 60
+	DefaultRequestsPerTarget     = 1000
+	DefaultLatencyP95Seconds     = 1.0
+	DefaultError5xxRatePercent   = 5.0
+	DefaultRateLimitPer5Minutes  = 2000
+	DefaultSslPolicy             = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+	DefaultLogGroupPrefix        = "/ecs/"
+	DesyncMitigationMode         = "strictest"
+	HealthCheckGracePeriodSecond = 60
+)
+
+// DefaultInterfaceEndpointServices are the services tasks in the new VPC reach through
+// interface endpoints: image pulls (ecr.api, ecr.dkr; layers come from S3 through its
+// gateway endpoint), logs and secrets. S3 and DynamoDB always get gateway endpoints.
+var DefaultInterfaceEndpointServices = []string{"ecr.api", "ecr.dkr", "logs", "secretsmanager"}
+
+// Secret is a Secrets Manager secret the container reads at start-up (jwtsecret.Secret
+// satisfies it).
+type Secret interface {
+	SecretArn() *string
+	// GrantRead lets role read the value (and decrypt it through Secrets Manager).
+	GrantRead(role iampolicy.Role)
+}
+
+// ContainerSecret injects one field of a secret into an environment variable.
+type ContainerSecret struct {
+	// EnvName is the variable the container sees, e.g. "JWT_SECRET". Required.
+	EnvName string
+	// Secret holds the value. Required.
+	Secret Secret
+	// JSONKey picks a field of a JSON secret, e.g. "jwt_secret". Default: "" (the whole
+	// secret string).
+	JSONKey string
+}
+
+// ExistingVpc places the service in a VPC made elsewhere. The caller provides the route
+// to ECR, CloudWatch Logs, Secrets Manager, S3 and DynamoDB (endpoints or NAT).
+type ExistingVpc struct {
+	// VpcID is the VPC's id. Required.
+	VpcID string
+	// PublicSubnetIDs hold an internet-facing load balancer; at least two, in different
+	// availability zones. Required unless Props.Internal.
+	PublicSubnetIDs []string
+	// PrivateSubnetIDs hold the tasks (and an internal load balancer); at least two.
+	// Required.
+	PrivateSubnetIDs []string
+	// TaskEgressCidrs are where tasks may open HTTPS (443) connections. Default:
+	// ["0.0.0.0/0"], since the route to AWS services is unknown here; narrow it to your
+	// endpoint subnets when you can.
+	TaskEgressCidrs []string
+}
+
+// Props configures a Service. Image, EncryptionKey, IngressCidrs, HealthCheckCommand and
+// one of CertificateArn or AllowPlainHTTP are required; everything else has a secure
+// default.
+type Props struct {
+	// Name names the cluster, service, task family, load balancer ("<Name>"), target group
+	// ("<Name>-tg"), roles ("<Name>-execution", "<Name>-task"), web ACL ("<Name>-waf"),
+	// alarms ("<Name>-...") and the log group ("/ecs/<Name>"). 1-28 lowercase letters,
+	// digits and hyphens. Default: "acme-registry".
+	Name string
+	// Image is the container image, pinned by digest. Required.
+	Image Image
+	// EncryptionKey encrypts the log group; the service adds a CloudWatch Logs statement,
+	// scoped to this log group, to its key policy. Required.
+	EncryptionKey *encryptionkey.Key
+
+	// VpcCidr is the new VPC's range, a /16 to /24; it is split into four equal subnets
+	// (two public, two private). Default: "10.0.0.0/16". Ignored with ExistingVpc.
+	VpcCidr string
+	// AvailabilityZones are the two zones of the new VPC. Default: the first two
+	// available zones of the region (aws_availability_zones).
+	AvailabilityZones []string
+	// ExtraInterfaceEndpointServices adds interface endpoints to the new VPC (e.g. "kms",
+	// "sts") besides DefaultInterfaceEndpointServices. Default: none.
+	ExtraInterfaceEndpointServices []string
+	// ExistingVpc runs the service in an existing VPC instead of creating one. Default: nil.
+	ExistingVpc *ExistingVpc
+
+	// IngressCidrs may reach the load balancer on 80 and 443 (IPv4 or IPv6 CIDRs).
+	// Required: say "0.0.0.0/0" explicitly for a public service.
+	IngressCidrs []string
+	// Internal makes the load balancer internal, in the private subnets. Default: false
+	// (internet-facing, in the public subnets).
+	Internal bool
+	// CertificateArn is the ACM certificate of the HTTPS listener; port 80 then only
+	// redirects to HTTPS. Default: "" (then AllowPlainHTTP must be set).
+	CertificateArn string
+	// SslPolicy is the HTTPS listener's policy. Default:
+	// "ELBSecurityPolicy-TLS13-1-2-2021-06" (TLS 1.2 and 1.3 only).
+	SslPolicy string
+	// AllowPlainHTTP forwards plain HTTP on port 80 to the service when there is no
+	// certificate. For local and test stacks only. Default: false.
+	AllowPlainHTTP bool
+	// DisableDeletionProtection lets destroy delete the load balancer. For local and test
+	// stacks only. Default: false (protected).
+	DisableDeletionProtection bool
+
+	// ContainerName names the container. Default: "app".
+	ContainerName string
+	// ContainerPort is the port the container listens on. Default: 8080.
+	ContainerPort int
+	// User is "uid:gid" (or a uid or user name) the container runs as; never root.
+	// Default: "65532:65532".
+	User string
+	// CPU is the task's CPU units (256, 512, 1024, 2048, 4096, 8192, 16384). Default: 256.
+	CPU int
+	// MemoryMiB is the task's memory, a combination Fargate accepts with CPU. Default: 512.
+	MemoryMiB int
+	// CPUArchitecture is X86_64 or ARM64. Default: "X86_64".
+	CPUArchitecture string
+	// HealthCheckCommand is the container health check, e.g.
+	// ["CMD", "/registry", "-healthcheck"]. Required.
+	HealthCheckCommand []string
+	// HealthCheckPath is what the target group's health check requests. Default: "/health".
+	HealthCheckPath string
+	// Environment holds plain environment variables. Default: none.
+	Environment map[string]string
+	// Secrets are environment variables read from Secrets Manager at start-up; the
+	// execution role gets read access to each. Default: none.
+	Secrets []ContainerSecret
+	// LogRetentionDays is how long container logs are kept; one of RetentionDays.
+	// Default: 90.
+	LogRetentionDays int
+
+	// DesiredCount is the number of tasks at deploy. Default: 2.
+	DesiredCount int
+	// MinCapacity is auto scaling's lower bound. Default: DesiredCount.
+	MinCapacity int
+	// MaxCapacity is auto scaling's upper bound. Default: 2 * MinCapacity.
+	MaxCapacity int
+	// CPUTargetPercent is the average CPU utilization auto scaling aims for, 1-100.
+	// Default: 60.
+	CPUTargetPercent float64
+	// RequestsPerTarget is the ALB request count per task auto scaling aims for.
+	// Default: 1000.
+	RequestsPerTarget float64
+
+	// LatencyP95Seconds is the p95 target response time above which the latency alarm
+	// fires. Default: 1.0.
+	LatencyP95Seconds float64
+	// Error5xxRatePercent is the share of requests answered with 5xx (by targets or the
+	// load balancer) above which the error alarm fires, 0-100. Default: 5.
+	Error5xxRatePercent float64
+	// MinRunningTasks is the running task count below which the task alarm fires.
+	// Default: MinCapacity.
+	MinRunningTasks int
+	// AlarmTopicArns are SNS topics notified when an alarm fires or recovers.
+	// Default: none.
+	AlarmTopicArns []string
+
+	// RateLimitPer5Minutes is how many requests one IP may make in 5 minutes before the
+	// web ACL blocks it, 10-2000000000. Default: 2000.
+	RateLimitPer5Minutes int
+}
+
+// Service is the Fargate service with its network, load balancer, roles, scaling,
+// alarms and web ACL.
+type Service struct {
+	constructs.Construct
+	props Props
+	given Props // as the caller passed them, to report a bad value once, not in what derives from it
+	errs  validation.Errors
+
+	net           *network
+	logGroup      cloudwatchloggroup.CloudwatchLogGroup
+	logGroupArn   string
+	cluster       ecscluster.EcsCluster
+	taskDef       ecstaskdefinition.EcsTaskDefinition
+	service       ecsservice.EcsService
+	executionRole iamrole.IamRole
+	taskRole      iamrole.IamRole
+	alb           lb.Lb
+	targetGroup   lbtargetgroup.LbTargetGroup
+	webACL        wafv2webacl.Wafv2WebAcl
+	scaling       appautoscalingtarget.AppautoscalingTarget
+	alarms        map[string]cloudwatchmetricalarm.CloudwatchMetricAlarm
+}
+
+// Names of the auto scaling policies' and alarms' suffixes.
+const (
+	CPUScalingSuffix       = "-cpu-target"
+	RequestScalingSuffix   = "-requests-target"
+	LatencyAlarmSuffix     = "-p95-latency"
+	ErrorRateAlarmSuffix   = "-5xx-rate"
+	RunningTaskAlarmSuffix = "-running-tasks"
+	RateLimitRuleName      = "rate-limit-per-ip"
+)
+
+// New creates the service and everything around it under scope.
+func New(scope constructs.Construct, id string, props *Props) *Service {
+	p := withDefaults(props)
+	s := &Service{props: p, alarms: map[string]cloudwatchmetricalarm.CloudwatchMetricAlarm{}}
+	if props != nil {
+		s.given = *props
+	}
+	constructs.NewConstruct_Override(s, scope, jsii.String(id))
+	s.checkProps()
+	validation.Register(s, func(e *validation.Errors) { e.Merge(&s.errs) })
+	env := awsenv.Of(s)
+
+	s.net = newNetwork(s, env, p)
+
+	// Log group, encrypted with the project key; its ARN is built from strings so the
+	// key policy (which the log group depends on) can name it.
+	logGroupName := DefaultLogGroupPrefix + p.Name
+	s.logGroupArn = "arn:" + *env.Partition + ":logs:" + *env.Region + ":" + *env.AccountID + ":log-group:" + logGroupName
+	var keyArn *string
+	var dependsOnKey []cdktf.ITerraformDependable
+	if p.EncryptionKey != nil {
+		keyArn = p.EncryptionKey.KeyArn()
+		// CloudWatch Logs' principal is regional; the log group ARN in the encryption
+		// context ties the statement to this one group.
+		p.EncryptionKey.AllowServiceUse(encryptionkey.ServiceUse{
+			Sid:     "CloudWatchLogsUse" + sidSuffix(p.Name),
+			Service: "logs." + *env.Region + ".amazonaws.com",
+			Actions: []string{"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"},
+			Conditions: []iampolicy.Condition{
+				{Test: "ArnEquals", Variable: "kms:EncryptionContext:aws:logs:arn", Values: []string{s.logGroupArn}},
+			},
+		})
+		dependsOnKey = append(dependsOnKey, p.EncryptionKey.Resource())
+	}
+	s.logGroup = cloudwatchloggroup.NewCloudwatchLogGroup(s, jsii.String("LogGroup"), &cloudwatchloggroup.CloudwatchLogGroupConfig{
+		Name:            jsii.String(logGroupName),
+		RetentionInDays: jsii.Number(float64(p.LogRetentionDays)),
+		KmsKeyId:        keyArn,
+		DependsOn:       &dependsOnKey,
+	})
+
+	s.createRoles(env)
+
+	s.cluster = ecscluster.NewEcsCluster(s, jsii.String("Cluster"), &ecscluster.EcsClusterConfig{
+		Name: jsii.String(p.Name),
+		Setting: []*ecscluster.EcsClusterSetting{{
+			Name: jsii.String("containerInsights"), Value: jsii.String("enabled"),
+		}},
+	})
+
+	s.taskDef = ecstaskdefinition.NewEcsTaskDefinition(s, jsii.String("TaskDefinition"), &ecstaskdefinition.EcsTaskDefinitionConfig{
+		Family:                  jsii.String(p.Name),
+		RequiresCompatibilities: jsii.Strings("FARGATE"),
+		NetworkMode:             jsii.String("awsvpc"),
+		Cpu:                     jsii.String(fmt.Sprint(p.CPU)),
+		Memory:                  jsii.String(fmt.Sprint(p.MemoryMiB)),
+		ExecutionRoleArn:        s.executionRole.Arn(),
+		TaskRoleArn:             s.taskRole.Arn(),
+		ContainerDefinitions:    jsii.String(s.containerDefinitions(env)),
+		RuntimePlatform: &ecstaskdefinition.EcsTaskDefinitionRuntimePlatform{
+			OperatingSystemFamily: jsii.String("LINUX"),
+			CpuArchitecture:       jsii.String(p.CPUArchitecture),
+		},
+	})
+
+	listeners := s.createLoadBalancer()
+
+	dependsOn := listeners
+	s.service = ecsservice.NewEcsService(s, jsii.String("Service"), &ecsservice.EcsServiceConfig{
+		Name:            jsii.String(p.Name),
+		Cluster:         s.cluster.Id(),
+		TaskDefinition:  s.taskDef.Arn(),
+		DesiredCount:    jsii.Number(float64(p.DesiredCount)),
+		LaunchType:      jsii.String("FARGATE"),
+		PlatformVersion: jsii.String("LATEST"),
+		NetworkConfiguration: &ecsservice.EcsServiceNetworkConfiguration{
+			Subnets:        jsii.Strings(s.net.privateSubnets...),
+			SecurityGroups: jsii.Strings(*s.net.taskSG.Id()),
+			AssignPublicIp: jsii.Bool(false),
+		},
+		LoadBalancer: []*ecsservice.EcsServiceLoadBalancer{{
+			TargetGroupArn: s.targetGroup.Arn(),
+			ContainerName:  jsii.String(p.ContainerName),
+			ContainerPort:  jsii.Number(float64(p.ContainerPort)),
+		}},
+		DeploymentCircuitBreaker: &ecsservice.EcsServiceDeploymentCircuitBreaker{
+			Enable: jsii.Bool(true), Rollback: jsii.Bool(true),
+		},
+		DeploymentMinimumHealthyPercent: jsii.Number(100),
+		DeploymentMaximumPercent:        jsii.Number(200),
+		HealthCheckGracePeriodSeconds:   jsii.Number(HealthCheckGracePeriodSecond),
+		PropagateTags:                   jsii.String("SERVICE"),
+		// Keep tasks spread over both zones after one recovers from an outage.
+		AvailabilityZoneRebalancing: jsii.String("ENABLED"),
+		EnableEcsManagedTags:        jsii.Bool(true),
+		// Auto scaling owns the task count after the first deploy.
+		Lifecycle: &cdktf.TerraformResourceLifecycle{IgnoreChanges: jsii.Strings("desired_count")},
+		// The target group must belong to a load balancer before a service can use it.
+		DependsOn: &dependsOn,
+	})
+
+	s.createScaling()
+	s.createAlarms()
+	s.createWebACL()
+	return s
+}
+
+func withDefaults(props *Props) Props {
+	p := Props{}
+	if props != nil {
+		p = *props
+	}
+	def := func(v *string, d string) {
+		if *v == "" {
+			*v = d
+		}
+	}
+	defInt := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defFloat := func(v *float64, d float64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&p.Name, DefaultName)
+	def(&p.VpcCidr, DefaultVpcCidr)
+	def(&p.SslPolicy, DefaultSslPolicy)
+	def(&p.ContainerName, DefaultContainerName)
+	def(&p.User, DefaultUser)
+	def(&p.CPUArchitecture, DefaultCPUArchitecture)
+	def(&p.HealthCheckPath, DefaultHealthCheckPath)
+	defInt(&p.ContainerPort, DefaultContainerPort)
+	defInt(&p.CPU, DefaultCPU)
+	defInt(&p.MemoryMiB, DefaultMemoryMiB)
+	defInt(&p.LogRetentionDays, DefaultLogRetentionDays)
+	defInt(&p.DesiredCount, DefaultDesiredCount)
+	defInt(&p.MinCapacity, p.DesiredCount)
+	defInt(&p.MaxCapacity, 2*p.MinCapacity)
+	defInt(&p.MinRunningTasks, p.MinCapacity)
+	defInt(&p.RateLimitPer5Minutes, DefaultRateLimitPer5Minutes)
+	defFloat(&p.CPUTargetPercent, DefaultCPUTargetPercent)
+	defFloat(&p.RequestsPerTarget, DefaultRequestsPerTarget)
+	defFloat(&p.LatencyP95Seconds, DefaultLatencyP95Seconds)
+	defFloat(&p.Error5xxRatePercent, DefaultError5xxRatePercent)
+	if p.ExistingVpc != nil && len(p.ExistingVpc.TaskEgressCidrs) == 0 {
+		v := *p.ExistingVpc
+		v.TaskEgressCidrs = []string{"0.0.0.0/0"}
+		p.ExistingVpc = &v
+	}
+	return p
+}
+
+// Execution-role statement ids.
+const (
+	WriteLogsSid = "WriteContainerLogs"
+)
+
+func (s *Service) createRoles(env awsenv.Env) {
+	p := s.props
+	sameAccount := iampolicy.StringEquals("aws:SourceAccount", *env.AccountID)
+	execTrust := iampolicy.NewDocument(s, "ExecutionRoleTrust", iampolicy.Statement{
+		Sid:        "EcsTasksAssumeInThisAccount",
+		Principals: []iampolicy.Principal{iampolicy.ServicePrincipal("ecs-tasks.amazonaws.com")},
+		Actions:    []string{"sts:AssumeRole"},
+		Conditions: []iampolicy.Condition{sameAccount},
+	})
+	s.executionRole = iamrole.NewIamRole(s, jsii.String("ExecutionRole"), &iamrole.IamRoleConfig{
+		Name:             jsii.String(p.Name + "-execution"),
+		Description:      jsii.String("Lets ECS pull the image, write logs and read secrets for service " + p.Name),
+		AssumeRolePolicy: execTrust.JSON(),
+	})
+	taskTrust := iampolicy.NewDocument(s, "TaskRoleTrust", iampolicy.Statement{
+		Sid:        "EcsTasksOfThisAccountAssume",
+		Principals: []iampolicy.Principal{iampolicy.ServicePrincipal("ecs-tasks.amazonaws.com")},
+		Actions:    []string{"sts:AssumeRole"},
+		Conditions: []iampolicy.Condition{
+			sameAccount,
+			iampolicy.ArnLike("aws:SourceArn", "arn:"+*env.Partition+":ecs:"+*env.Region+":"+*env.AccountID+":*"),
+		},
+	})
+	s.taskRole = iamrole.NewIamRole(s, jsii.String("TaskRole"), &iamrole.IamRoleConfig{
+		Name:             jsii.String(p.Name + "-task"),
+		Description:      jsii.String("Permissions of the containers of service " + p.Name + "; granted by the stack"),
+		AssumeRolePolicy: taskTrust.JSON(),
+	})
+
+	if p.Image != nil {
+		p.Image.GrantPull(s.executionRole)
+	}
+	iampolicy.Grant(s, "ContainerLogs", s.executionRole, iampolicy.Statement{
+		Sid:       WriteLogsSid,
+		Actions:   []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+		Resources: []string{s.logGroupArn + ":log-stream:*"},
+	})
+	for _, cs := range p.Secrets {
+		if cs.Secret != nil {
+			cs.Secret.GrantRead(s.executionRole)
+		}
+	}
+}
+
+// containerDefinitions renders the one container as ECS's JSON. Tokens (image URI,
+// secret ARNs, region) stay "${...}" references inside the string for Terraform.
+func (s *Service) containerDefinitions(env awsenv.Env) string {
+	p := s.props
+	type kv struct {
+		Name  string `json:"name"`
+		Value string `json:"value"`
+	}
+	type secret struct {
+		Name      string `json:"name"`
+		ValueFrom string `json:"valueFrom"`
+	}
+	envNames := make([]string, 0, len(p.Environment))
+	for k := range p.Environment {
+		envNames = append(envNames, k)
+	}
+	sort.Strings(envNames)
+	environment := make([]kv, 0, len(envNames))
+	for _, k := range envNames {
+		environment = append(environment, kv{k, p.Environment[k]})
+	}
+	secrets := make([]secret, 0, len(p.Secrets))
+	for _, cs := range p.Secrets {
+		if cs.Secret == nil {
+			continue
+		}
+		secrets = append(secrets, secret{cs.EnvName, SecretValueFrom(*cs.Secret.SecretArn(), cs.JSONKey)})
+	}
+	image := ""
+	if p.Image != nil && p.Image.ImageURI() != nil {
+		image = *p.Image.ImageURI()
+	}
+	def := map[string]any{
+		"name":                   p.ContainerName,
+		"image":                  image,
+		"essential":              true,
+		"readonlyRootFilesystem": true,
+		"user":                   p.User,
+		"portMappings": []map[string]any{{
+			"containerPort": p.ContainerPort, "hostPort": p.ContainerPort, "protocol": "tcp",
+		}},
+		"environment": environment,
+		"secrets":     secrets,
+		// Fargate allows dropping capabilities (and adding only SYS_PTRACE).
+		"linuxParameters": map[string]any{
+			"capabilities": map[string]any{"drop": []string{"ALL"}},
+		},
+		"healthCheck": map[string]any{
+			"command": p.HealthCheckCommand, "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 10,
+		},
+		"logConfiguration": map[string]any{
+			"logDriver": "awslogs",
+			"options": map[string]string{
+				"awslogs-group":         DefaultLogGroupPrefix + p.Name,
+				"awslogs-region":        *env.Region,
+				"awslogs-stream-prefix": p.ContainerName,
+			},
+		},
+	}
+	out, err := json.Marshal([]any{def})
+	if err != nil {
+		panic(err) // only strings, numbers and maps: cannot fail
+	}
+	return string(out)
+}
+
+// SecretValueFrom is the ECS valueFrom of a secret's JSON field: "<arn>:<key>::" (the
+// current version), or the ARN alone for the whole secret string.
+func SecretValueFrom(secretArn, jsonKey string) string {
+	if jsonKey == "" {
+		return secretArn
+	}
+	return secretArn + ":" + jsonKey + "::"
+}
+
+func (s *Service) createLoadBalancer() []cdktf.ITerraformDependable {
+	p := s.props
+	subnets := s.net.publicSubnets
+	if p.Internal {
+		subnets = s.net.privateSubnets
+	}
+	s.alb = lb.NewLb(s, jsii.String("LoadBalancer"), &lb.LbConfig{
+		Name:                     jsii.String(p.Name),
+		LoadBalancerType:         jsii.String("application"),
+		Internal:                 jsii.Bool(p.Internal),
+		SecurityGroups:           jsii.Strings(*s.net.albSG.Id()),
+		Subnets:                  jsii.Strings(subnets...),
+		DropInvalidHeaderFields:  jsii.Bool(true),
+		DesyncMitigationMode:     jsii.String(DesyncMitigationMode),
+		EnableDeletionProtection: jsii.Bool(!p.DisableDeletionProtection),
+	})
+	s.targetGroup = lbtargetgroup.NewLbTargetGroup(s, jsii.String("TargetGroup"), &lbtargetgroup.LbTargetGroupConfig{
+		Name:                jsii.String(p.Name + "-tg"),
+		Port:                jsii.Number(float64(p.ContainerPort)),
+		Protocol:            jsii.String("HTTP"),
+		TargetType:          jsii.String("ip"),
+		VpcId:               jsii.String(s.net.vpcID),
+		DeregistrationDelay: jsii.String("30"),
+		HealthCheck: &lbtargetgroup.LbTargetGroupHealthCheck{
+			Enabled:            jsii.Bool(true),
+			Path:               jsii.String(p.HealthCheckPath),
+			Protocol:           jsii.String("HTTP"),
+			Port:               jsii.String("traffic-port"),
+			Matcher:            jsii.String("200"),
+			Interval:           jsii.Number(15),
+			Timeout:            jsii.Number(5),
+			HealthyThreshold:   jsii.Number(2),
+			UnhealthyThreshold: jsii.Number(3),
+		},
+	})
+	forward := []*lblistener.LbListenerDefaultAction{{Type: jsii.String("forward"), TargetGroupArn: s.targetGroup.Arn()}}
+	var out []cdktf.ITerraformDependable
+	switch {
+	case p.CertificateArn != "":
+		https := lblistener.NewLbListener(s, jsii.String("HttpsListener"), &lblistener.LbListenerConfig{
+			LoadBalancerArn: s.alb.Arn(),
+			Port:            jsii.Number(443),
+			Protocol:        jsii.String("HTTPS"),
+			SslPolicy:       jsii.String(p.SslPolicy),
+			CertificateArn:  jsii.String(p.CertificateArn),
+			DefaultAction:   forward,
+		})
+		redirect := lblistener.NewLbListener(s, jsii.String("HttpRedirectListener"), &lblistener.LbListenerConfig{
+			LoadBalancerArn: s.alb.Arn(),
+			Port:            jsii.Number(80),
+			Protocol:        jsii.String("HTTP"),
+			DefaultAction: []*lblistener.LbListenerDefaultAction{{
+				Type: jsii.String("redirect"),
+				Redirect: &lblistener.LbListenerDefaultActionRedirect{
+					Protocol: jsii.String("HTTPS"), Port: jsii.String("443"), StatusCode: jsii.String("HTTP_301"),
+				},
+			}},
+		})
+		out = append(out, https, redirect)
+	case p.AllowPlainHTTP:
+		out = append(out, lblistener.NewLbListener(s, jsii.String("HttpListener"), &lblistener.LbListenerConfig{
+			LoadBalancerArn: s.alb.Arn(),
+			Port:            jsii.Number(80),
+			Protocol:        jsii.String("HTTP"),
+			DefaultAction:   forward,
+		}))
+	}
+	return out
+}
+
+// scalingResourceID is Application Auto Scaling's id of the service.
+func (s *Service) scalingResourceID() string {
+	return "service/" + *s.cluster.Name() + "/" + *s.service.Name()
+}
+
+func (s *Service) createScaling() {
+	p := s.props
+	s.scaling = appautoscalingtarget.NewAppautoscalingTarget(s, jsii.String("ScalingTarget"), &appautoscalingtarget.AppautoscalingTargetConfig{
+		ServiceNamespace:  jsii.String("ecs"),
+		ResourceId:        jsii.String(s.scalingResourceID()),
+		ScalableDimension: jsii.String("ecs:service:DesiredCount"),
+		MinCapacity:       jsii.Number(float64(p.MinCapacity)),
+		MaxCapacity:       jsii.Number(float64(p.MaxCapacity)),
+	})
+	policy := func(id, suffix string, target float64, spec *appautoscalingpolicy.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification) {
+		appautoscalingpolicy.NewAppautoscalingPolicy(s, jsii.String(id), &appautoscalingpolicy.AppautoscalingPolicyConfig{
+			Name:              jsii.String(p.Name + suffix),
+			PolicyType:        jsii.String("TargetTrackingScaling"),
+			ServiceNamespace:  s.scaling.ServiceNamespace(),
+			ResourceId:        s.scaling.ResourceId(),
+			ScalableDimension: s.scaling.ScalableDimension(),
+			TargetTrackingScalingPolicyConfiguration: &appautoscalingpolicy.AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration{
+				TargetValue:                   jsii.Number(target),
+				PredefinedMetricSpecification: spec,
+				ScaleInCooldown:               jsii.Number(300),
+				ScaleOutCooldown:              jsii.Number(60),
+			},
+		})
+	}
+	policy("CPUScaling", CPUScalingSuffix, p.CPUTargetPercent,
+		&appautoscalingpolicy.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification{
+			PredefinedMetricType: jsii.String("ECSServiceAverageCPUUtilization"),
+		})
+	policy("RequestScaling", RequestScalingSuffix, p.RequestsPerTarget,
+		&appautoscalingpolicy.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification{
+			PredefinedMetricType: jsii.String("ALBRequestCountPerTarget"),
+			ResourceLabel:        jsii.String(*s.alb.ArnSuffix() + "/" + *s.targetGroup.ArnSuffix()),
+		})
+}
+
+func (s *Service) createAlarms() {
+	p := s.props
+	var actions *[]*string
+	if len(p.AlarmTopicArns) > 0 {
+		actions = jsii.Strings(p.AlarmTopicArns...)
+	}
+	lbDim := &map[string]*string{"LoadBalancer": s.alb.ArnSuffix()}
+	s.alarms[LatencyAlarmSuffix] = cloudwatchmetricalarm.NewCloudwatchMetricAlarm(s, jsii.String("LatencyAlarm"), &cloudwatchmetricalarm.CloudwatchMetricAlarmConfig{
+		AlarmName:          jsii.String(p.Name + LatencyAlarmSuffix),
+		AlarmDescription:   jsii.String(fmt.Sprintf("p95 target response time of %s above %gs", p.Name, p.LatencyP95Seconds)),
+		Namespace:          jsii.String("AWS/ApplicationELB"),
+		MetricName:         jsii.String("TargetResponseTime"),
+		ExtendedStatistic:  jsii.String("p95"),
+		Dimensions:         lbDim,
+		Period:             jsii.Number(60),
+		EvaluationPeriods:  jsii.Number(5),
+		DatapointsToAlarm:  jsii.Number(3),
+		Threshold:          jsii.Number(p.LatencyP95Seconds),
+		ComparisonOperator: jsii.String("GreaterThanThreshold"),
+		TreatMissingData:   jsii.String("notBreaching"),
+		AlarmActions:       actions,
+		OkActions:          actions,
+	})
+	metric := func(id, name string) *cloudwatchmetricalarm.CloudwatchMetricAlarmMetricQuery {
+		return &cloudwatchmetricalarm.CloudwatchMetricAlarmMetricQuery{
+			Id: jsii.String(id),
+			Metric: &cloudwatchmetricalarm.CloudwatchMetricAlarmMetricQueryMetric{
+				Namespace: jsii.String("AWS/ApplicationELB"), MetricName: jsii.String(name),
+				Dimensions: lbDim, Stat: jsii.String("Sum"), Period: jsii.Number(60),
+			},
+			ReturnData: jsii.Bool(false),
+		}
+	}
+	s.alarms[ErrorRateAlarmSuffix] = cloudwatchmetricalarm.NewCloudwatchMetricAlarm(s, jsii.String("ErrorRateAlarm"), &cloudwatchmetricalarm.CloudwatchMetricAlarmConfig{
+		AlarmName:        jsii.String(p.Name + ErrorRateAlarmSuffix),
+		AlarmDescription: jsii.String(fmt.Sprintf("5xx responses of %s above %g%% of requests", p.Name, p.Error5xxRatePercent)),
+		MetricQuery: []*cloudwatchmetricalarm.CloudwatchMetricAlarmMetricQuery{
+			metric("target5xx", "HTTPCode_Target_5XX_Count"),
+			metric("elb5xx", "HTTPCode_ELB_5XX_Count"),
+			metric("requests", "RequestCount"),
+			{
+				Id:         jsii.String("errorRate"),
+				Label:      jsii.String("5xx rate (%)"),
+				Expression: jsii.String(ErrorRateExpression),
+				ReturnData: jsii.Bool(true),
+			},
+		},
+		EvaluationPeriods:  jsii.Number(5),
+		DatapointsToAlarm:  jsii.Number(3),
+		Threshold:          jsii.Number(p.Error5xxRatePercent),
+		ComparisonOperator: jsii.String("GreaterThanThreshold"),
+		TreatMissingData:   jsii.String("notBreaching"),
+		AlarmActions:       actions,
+		OkActions:          actions,
+	})
+	s.alarms[RunningTaskAlarmSuffix] = cloudwatchmetricalarm.NewCloudwatchMetricAlarm(s, jsii.String("RunningTaskAlarm"), &cloudwatchmetricalarm.CloudwatchMetricAlarmConfig{
+		AlarmName:        jsii.String(p.Name + RunningTaskAlarmSuffix),
+		AlarmDescription: jsii.String(fmt.Sprintf("fewer than %d tasks of %s running", p.MinRunningTasks, p.Name)),
+		Namespace:        jsii.String("ECS/ContainerInsights"),
+		MetricName:       jsii.String("RunningTaskCount"),
+		Statistic:        jsii.String("Minimum"),
+		Dimensions: &map[string]*string{
+			"ClusterName": s.cluster.Name(),
+			"ServiceName": s.service.Name(),
+		},
+		Period:             jsii.Number(60),
+		EvaluationPeriods:  jsii.Number(3),
+		Threshold:          jsii.Number(float64(p.MinRunningTasks)),
+		ComparisonOperator: jsii.String("LessThanThreshold"),
+		// No data from Container Insights means no tasks reporting.
+		TreatMissingData: jsii.String("breaching"),
+		AlarmActions:     actions,
+		OkActions:        actions,
+	})
+}
+
+// ErrorRateExpression is the 5xx alarm's metric math: target and load-balancer 5xx
+// responses as a percentage of requests (0 when there are no requests).
+const ErrorRateExpression = "IF(requests > 0, 100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests, 0)"
+
+func (s *Service) createWebACL() {
+	p := s.props
+	visibility := func(metric string) map[string]any {
+		return map[string]any{"cloudwatch_metrics_enabled": true, "metric_name": metric, "sampled_requests_enabled": true}
+	}
+	s.webACL = wafv2webacl.NewWafv2WebAcl(s, jsii.String("WebAcl"), &wafv2webacl.Wafv2WebAclConfig{
+		Name:          jsii.String(p.Name + "-waf"),
+		Description:   jsii.String("Rate limit per client IP in front of " + p.Name),
+		Scope:         jsii.String("REGIONAL"),
+		DefaultAction: &wafv2webacl.Wafv2WebAclDefaultAction{Allow: &wafv2webacl.Wafv2WebAclDefaultActionAllow{}},
+		VisibilityConfig: &wafv2webacl.Wafv2WebAclVisibilityConfig{
+			CloudwatchMetricsEnabled: jsii.Bool(true),
+			MetricName:               jsii.String(metricName(p.Name + "-waf")),
+			SampledRequestsEnabled:   jsii.Bool(true),
+		},
+	})
+	// The rule's statement is a deeply nested union the bindings leave untyped; the
+	// override writes it in the provider's own schema.
+	s.webACL.AddOverride(jsii.String("rule"), []map[string]any{{
+		"name":     RateLimitRuleName,
+		"priority": 0,
+		"action":   map[string]any{"block": map[string]any{}},
+		"statement": map[string]any{
+			"rate_based_statement": map[string]any{
+				"limit":              p.RateLimitPer5Minutes,
+				"aggregate_key_type": "IP",
+			},
+		},
+		"visibility_config": visibility(metricName(p.Name + "-" + RateLimitRuleName)),
+	}})
+	wafv2webaclassociation.NewWafv2WebAclAssociation(s, jsii.String("WebAclAssociation"), &wafv2webaclassociation.Wafv2WebAclAssociationConfigA{
+		ResourceArn: s.alb.Arn(),
+		WebAclArn:   s.webACL.Arn(),
+	})
+}
+
+func metricName(name string) string { return strings.ReplaceAll(name, "-", "_") }
+
+// ServiceURL is "https://<load balancer DNS name>" with a certificate, else "http://...".
+func (s *Service) ServiceURL() *string {
+	scheme := "http://"
+	if s.props.CertificateArn != "" {
+		scheme = "https://"
+	}
+	return jsii.String(scheme + *s.alb.DnsName())
+}
+
+// LoadBalancerArn is the load balancer's ARN.
+func (s *Service) LoadBalancerArn() *string { return s.alb.Arn() }
+
+// LoadBalancerDNSName is the load balancer's DNS name.
+func (s *Service) LoadBalancerDNSName() *string { return s.alb.DnsName() }
+
+// TargetGroupArn is the target group's ARN.
+func (s *Service) TargetGroupArn() *string { return s.targetGroup.Arn() }
+
+// ClusterName is the ECS cluster's name.
+func (s *Service) ClusterName() *string { return s.cluster.Name() }
+
+// ServiceName is the ECS service's name.
+func (s *Service) ServiceName() *string { return s.service.Name() }
+
+// TaskDefinitionArn is the task definition's ARN (with revision).
+func (s *Service) TaskDefinitionArn() *string { return s.taskDef.Arn() }
+
+// LogGroupName is the container log group's name.
+func (s *Service) LogGroupName() *string { return s.logGroup.Name() }
+
+// LogGroupArn is the container log group's ARN (without ":*").
+func (s *Service) LogGroupArn() *string { return s.logGroup.Arn() }
+
+// TaskRole is the role the containers run with; grant it what the application needs.
+func (s *Service) TaskRole() iampolicy.Role { return s.taskRole }
+
+// ExecutionRole is the role ECS uses to start tasks (pull, logs, secrets).
+func (s *Service) ExecutionRole() iampolicy.Role { return s.executionRole }
+
+// TaskRoleArn is the task role's ARN.
+func (s *Service) TaskRoleArn() *string { return s.taskRole.Arn() }
+
+// ExecutionRoleArn is the execution role's ARN.
+func (s *Service) ExecutionRoleArn() *string { return s.executionRole.Arn() }
+
+// LoadBalancerSecurityGroupID is the load balancer's security group.
+func (s *Service) LoadBalancerSecurityGroupID() *string { return s.net.albSG.Id() }
+
+// TaskSecurityGroupID is the tasks' security group.
+func (s *Service) TaskSecurityGroupID() *string { return s.net.taskSG.Id() }
+
+// VpcID is the VPC the service runs in.
+func (s *Service) VpcID() *string { return jsii.String(s.net.vpcID) }
+
+// PrivateSubnetIDs are the tasks' subnets.
+func (s *Service) PrivateSubnetIDs() []string { return append([]string{}, s.net.privateSubnets...) }
+
+// WebACLArn is the web ACL's ARN.
+func (s *Service) WebACLArn() *string { return s.webACL.Arn() }
+
+// Resource exposes the underlying aws_ecs_service for escape hatches.
+func (s *Service) Resource() ecsservice.EcsService { return s.service }
