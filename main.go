@@ -1,15 +1,19 @@
 // Command main is the cdktf entry point: it reads the configuration from the environment,
-// builds the registry app and synthesizes it into cdktf.out/.
+// builds the runtime's container image (reproducibly, without Docker) into
+// ACME_IMAGE_LAYOUT, builds the registry app and synthesizes it into cdktf.out/.
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/acme/module-registry/app"
 	"github.com/acme/module-registry/app/config"
+	"github.com/acme/module-registry/runtime/image"
 )
 
 func main() {
@@ -18,10 +22,31 @@ func main() {
 		fmt.Fprintf(os.Stderr, "invalid configuration:\n%v\n", err)
 		os.Exit(2)
 	}
+	if err := buildImage(cfg.ImageLayout); err != nil {
+		fmt.Fprintf(os.Stderr, "building the runtime image:\n%v\n", err)
+		os.Exit(1)
+	}
 	if err := synth(cfg); err != nil {
 		fmt.Fprintf(os.Stderr, "synth failed:\n%v\n", err)
 		os.Exit(1)
 	}
+}
+
+// buildImage writes the runtime's image to dir. The build is reproducible, so the same
+// source gives the same digest and an unchanged service is not redeployed.
+func buildImage(dir string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	img, err := image.Build(ctx, image.Options{})
+	if err != nil {
+		return err
+	}
+	digest, err := image.WriteLayout(dir, img)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "runtime image %s in %s\n", digest, dir)
+	return nil
 }
 
 // synth turns the exception jsii raises for failed validations into an error.

@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -16,13 +18,33 @@ import (
 	"github.com/acme/module-registry/app"
 	"github.com/acme/module-registry/app/config"
 	"github.com/acme/module-registry/constructs/compliance"
+	"github.com/acme/module-registry/constructs/jwtsecret"
 	"github.com/acme/module-registry/stacks"
 )
 
 const testCert = "arn:aws:acm:us-east-1:111122223333:certificate/1234abcd-12ab-34cd-56ef-1234567890ab"
 
+// fakeLayout writes an OCI image layout holding one (empty) image manifest: synth reads
+// only its digest, and building the real image belongs to main.go and runtime/image.
+func fakeLayout(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	manifest := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}`)
+	sum := sha256.Sum256(manifest)
+	digest := hex.EncodeToString(sum[:])
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "blobs", "sha256", digest), manifest, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644))
+	index := fmt.Sprintf(`{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%d}]}`, digest, len(manifest))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "index.json"), []byte(index), 0o644))
+	return dir
+}
+
 func synth(t *testing.T, vars map[string]string) map[string][]byte {
 	t.Helper()
+	if vars["ACME_IMAGE_LAYOUT"] == "" {
+		vars["ACME_IMAGE_LAYOUT"] = fakeLayout(t)
+	}
 	if env := vars["ACME_ENV"]; (env == "dev" || env == "prod") && vars["ACME_CERTIFICATE_ARN"] == "" {
 		vars["ACME_CERTIFICATE_ARN"] = testCert // dev and prod serve HTTPS only
 	}
@@ -76,7 +98,8 @@ func TestEnvironmentsWireProviderAndBackend(t *testing.T) {
 	require.NoError(t, json.Unmarshal(synth(t, map[string]string{"ACME_ENV": "prod", "ACME_ACCOUNT_ID": "111122223333"})[stacks.RegistryStackName], &prod))
 
 	for _, tr := range []tree{local, prod} {
-		assert.Equal(t, stacks.AWSProviderConstraint, tr.Terraform.RequiredProviders["aws"]["version"])
+		// The generated secrets need write-only arguments: the registry stack narrows the pin.
+		assert.Equal(t, jwtsecret.RequiredAWSProvider, tr.Terraform.RequiredProviders["aws"]["version"])
 	}
 
 	lp := local.Provider["aws"][0]
@@ -109,12 +132,14 @@ func TestEnvironmentsWireProviderAndBackend(t *testing.T) {
 	require.Contains(t, boot.Terraform.Backend, "local")
 	assert.Regexp(t, `/bootstrap-prod\.tfstate$`, boot.Terraform.Backend["local"]["path"])
 	assert.Equal(t, []any{"111122223333"}, boot.Provider["aws"][0]["allowed_account_ids"])
+	assert.Equal(t, stacks.AWSProviderConstraint, boot.Terraform.RequiredProviders["aws"]["version"])
 }
 
 // The app applies the compliance aspect: a non-compliant resource added to any stack
 // fails synth with the violations listed.
 func TestAppFailsSynthOnViolations(t *testing.T) {
-	cfg, err := config.Load(func(string) string { return "" })
+	layout := fakeLayout(t)
+	cfg, err := config.Load(func(k string) string { return map[string]string{"ACME_IMAGE_LAYOUT": layout}[k] })
 	require.NoError(t, err)
 	a := app.New(cfg, t.TempDir())
 	stack := cdktf.TerraformStack_Of(a.Node().FindChild(jsii.String(stacks.RegistryStackName)))

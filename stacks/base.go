@@ -44,13 +44,14 @@ func newStack(scope constructs.Construct, id string, cfg config.Config, localSta
 		}}},
 	}
 	if cfg.IsLocal() {
-		// The emulator accepts any credentials; account checks and instance metadata
-		// lookups would only slow every run down or fail.
+		// The emulator accepts any credentials; credential validation and instance
+		// metadata lookups would only slow every run down or fail. The account id is
+		// still requested (the emulator's STS answers it): without it the provider
+		// prefixes every security-group reference with an account and never converges.
 		pc.AccessKey = jsii.String("test")
 		pc.SecretKey = jsii.String("test")
 		pc.SkipCredentialsValidation = jsii.Bool(true)
 		pc.SkipMetadataApiCheck = jsii.String("true")
-		pc.SkipRequestingAccountId = jsii.Bool(true)
 		pc.S3UsePathStyle = jsii.Bool(true)
 		pc.Endpoints = &[]*provider.AwsProviderEndpoints{emulatorEndpoints(cfg.Endpoint)}
 	} else {

@@ -38,6 +38,15 @@ type Deployment struct {
 // receives the stack (already wired to the emulator) and the local configuration.
 func Apply(t *testing.T, name string, build func(stack cdktf.TerraformStack, cfg config.Config)) *Deployment {
 	t.Helper()
+	return ApplyApp(t, name, func(app cdktf.App, cfg config.Config) {
+		build(stacks.NewBase(app, name, cfg), cfg)
+	})
+}
+
+// ApplyApp is Apply for a builder that creates the stack itself (e.g. stacks.NewRegistry),
+// named name, in app.
+func ApplyApp(t *testing.T, name string, build func(app cdktf.App, cfg config.Config)) *Deployment {
+	t.Helper()
 	if err := emulator.RequireTerraform(); err != nil {
 		t.Fatal(err)
 	}
@@ -56,9 +65,7 @@ func Apply(t *testing.T, name string, build func(stack cdktf.TerraformStack, cfg
 	}
 
 	outdir := t.TempDir()
-	synth(t, outdir, func(app cdktf.App) {
-		build(stacks.NewBase(app, name, cfg), cfg)
-	})
+	synth(t, outdir, func(app cdktf.App) { build(app, cfg) })
 
 	env, err := tfmirror.Env(filepath.Join(outdir, "terraform.rc"))
 	if err != nil {
