@@ -45,7 +45,7 @@ func buildImage(dir string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "runtime image %s in %s\n", digest, dir)
+	fmt.Printf("runtime image %s in %s\n", digest, dir)
 	return nil
 }
 

@@ -140,11 +140,11 @@ type Props struct {
 // Secret is the JWT signing secret and the version Terraform writes at deploy time.
 type Secret struct {
 	constructs.Construct
-	props    Props
-	secret   secretsmanagersecret.SecretsmanagerSecret
-	version  secretsmanagersecretversion.SecretsmanagerSecretVersion
-	grants   int
-	errs     validation.Errors
+	props   Props
+	secret  secretsmanagersecret.SecretsmanagerSecret
+	version secretsmanagersecretversion.SecretsmanagerSecretVersion
+	grants  int
+	errs    validation.Errors
 }
 
 // New creates the secret and its generated value under scope. It also sets the stack's
