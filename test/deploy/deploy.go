@@ -59,6 +59,7 @@ func ApplyApp(t *testing.T, name string, build func(app cdktf.App, cfg config.Co
 		KeyAlias:        config.DefaultKeyAlias,
 		Endpoint:        emu.Endpoint(),
 		StateDir:        t.TempDir(),
+		IngressCidrs:    []string{config.DefaultIngressCidrs},
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
