@@ -1,23 +1,17 @@
 package test
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -316,7 +310,9 @@ func TestFargateServiceLive(t *testing.T) {
 	})
 
 	t.Run("alarms", func(t *testing.T) {
-		alarms := describeAlarms(ctx, t, d, "acme-registry-")
+		cw := cloudwatch.NewFromConfig(d.AWS)
+		alarms, err := cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String("acme-registry-")})
+		require.NoError(t, err)
 		require.Len(t, alarms.MetricAlarms, 3)
 		byName := map[string]int{}
 		for i, a := range alarms.MetricAlarms {
@@ -350,7 +346,7 @@ func TestFargateServiceLive(t *testing.T) {
 		run := alarms.MetricAlarms[byName["acme-registry"+fargateservice.RunningTaskAlarmSuffix]]
 		assert.Equal(t, "ECS/ContainerInsights", aws.ToString(run.Namespace))
 		assert.Equal(t, "RunningTaskCount", aws.ToString(run.MetricName))
-		assert.Equal(t, "LessThanThreshold", aws.ToString(run.ComparisonOperator))
+		assert.Equal(t, cwtypes.ComparisonOperatorLessThanThreshold, run.ComparisonOperator)
 		assert.EqualValues(t, 2, aws.ToFloat64(run.Threshold))
 		dims := map[string]string{}
 		for _, dm := range run.Dimensions {
@@ -506,50 +502,4 @@ func tagValue(tags []ec2types.Tag, key string) *string {
 		}
 	}
 	return nil
-}
-
-// cwAlarm holds the fields of a CloudWatch MetricAlarm the test checks.
-type cwAlarm struct {
-	AlarmName, Namespace, MetricName, ExtendedStatistic, Statistic, ComparisonOperator *string
-	Threshold                                                                          *float64
-	Dimensions                                                                         []cwDimension
-	Metrics                                                                            []struct {
-		Id, Expression *string
-		ReturnData     *bool
-		MetricStat     *struct {
-			Metric struct {
-				Namespace, MetricName *string
-				Dimensions            []cwDimension
-			}
-			Stat *string
-		}
-	}
-}
-
-type cwDimension struct{ Name, Value *string }
-
-// describeAlarms calls CloudWatch DescribeAlarms in the awsJson1_0 protocol, which
-// CloudWatch serves alongside rpcv2-CBOR. The Go SDK's client only speaks CBOR, which
-// moto 5.2.1 does not; the request is signed by the SDK's signer all the same.
-func describeAlarms(ctx context.Context, t *testing.T, d *deploy.Deployment, prefix string) struct{ MetricAlarms []cwAlarm } {
-	t.Helper()
-	body, err := json.Marshal(map[string]string{"AlarmNamePrefix": prefix})
-	require.NoError(t, err)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.Emulator.Endpoint()+"/", bytes.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
-	req.Header.Set("X-Amz-Target", "GraniteServiceVersion20100801.DescribeAlarms")
-	creds, err := d.AWS.Credentials.Retrieve(ctx)
-	require.NoError(t, err)
-	sum := sha256.Sum256(body)
-	require.NoError(t, v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "monitoring", d.Config.Region, time.Now()))
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode, string(raw))
-	var out struct{ MetricAlarms []cwAlarm }
-	require.NoError(t, json.Unmarshal(raw, &out), string(raw))
-	return out
 }

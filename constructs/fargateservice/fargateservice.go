@@ -76,26 +76,30 @@ import (
 
 // Defaults.
 const (
-	DefaultName                  = "acme-registry"
-	DefaultVpcCidr               = "10.0.0.0/16"
-	DefaultContainerName         = "app"
-	DefaultContainerPort         = 8080
-	DefaultUser                  = "65532:65532"
-	DefaultCPU                   = 256
-	DefaultMemoryMiB             = 512
-	DefaultCPUArchitecture       = "X86_64"
-	DefaultHealthCheckPath       = "/health"
-	DefaultLogRetentionDays      = 90
-	DefaultDesiredCount          = 2
-	DefaultCPUTargetPercent      = 60
-	DefaultRequestsPerTarget     = 1000
-	DefaultLatencyP95Seconds     = 1.0
-	DefaultError5xxRatePercent   = 5.0
-	DefaultRateLimitPer5Minutes  = 2000
-	DefaultSslPolicy             = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-	DefaultLogGroupPrefix        = "/ecs/"
-	DesyncMitigationMode         = "strictest"
-	HealthCheckGracePeriodSecond = 60
+	DefaultName                 = "acme-registry"
+	DefaultVpcCidr              = "10.0.0.0/16"
+	DefaultContainerName        = "app"
+	DefaultContainerPort        = 8080
+	DefaultUser                 = "65532:65532"
+	DefaultCPU                  = 256
+	DefaultMemoryMiB            = 512
+	DefaultCPUArchitecture      = "X86_64"
+	DefaultHealthCheckPath      = "/health"
+	DefaultLogRetentionDays     = 90
+	DefaultDesiredCount         = 2
+	DefaultCPUTargetPercent     = 60
+	DefaultRequestsPerTarget    = 1000
+	DefaultLatencyP95Seconds    = 1.0
+	DefaultError5xxRatePercent  = 5.0
+	DefaultRateLimitPer5Minutes = 2000
+	DefaultSslPolicy            = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+	// LogGroupNamePrefix is prepended to Name to name the container log group.
+	LogGroupNamePrefix = "/ecs/"
+	// DesyncMitigationMode rejects every request that is not RFC 7230 compliant.
+	DesyncMitigationMode = "strictest"
+	// HealthCheckGracePeriodSeconds lets a new task start before the load balancer's
+	// health checks count.
+	HealthCheckGracePeriodSeconds = 60
 )
 
 // DefaultInterfaceEndpointServices are the services tasks in the new VPC reach through
@@ -292,7 +296,7 @@ func New(scope constructs.Construct, id string, props *Props) *Service {
 
 	// Log group, encrypted with the project key; its ARN is built from strings so the
 	// key policy (which the log group depends on) can name it.
-	logGroupName := DefaultLogGroupPrefix + p.Name
+	logGroupName := LogGroupNamePrefix + p.Name
 	s.logGroupArn = "arn:" + *env.Partition + ":logs:" + *env.Region + ":" + *env.AccountID + ":log-group:" + logGroupName
 	var keyArn *string
 	var dependsOnKey []cdktf.ITerraformDependable
@@ -366,7 +370,7 @@ func New(scope constructs.Construct, id string, props *Props) *Service {
 		},
 		DeploymentMinimumHealthyPercent: jsii.Number(100),
 		DeploymentMaximumPercent:        jsii.Number(200),
-		HealthCheckGracePeriodSeconds:   jsii.Number(HealthCheckGracePeriodSecond),
+		HealthCheckGracePeriodSeconds:   jsii.Number(HealthCheckGracePeriodSeconds),
 		PropagateTags:                   jsii.String("SERVICE"),
 		// Keep tasks spread over both zones after one recovers from an outage.
 		AvailabilityZoneRebalancing: jsii.String("ENABLED"),
@@ -533,7 +537,7 @@ func (s *Service) containerDefinitions(env awsenv.Env) string {
 		"logConfiguration": map[string]any{
 			"logDriver": "awslogs",
 			"options": map[string]string{
-				"awslogs-group":         DefaultLogGroupPrefix + p.Name,
+				"awslogs-group":         LogGroupNamePrefix + p.Name,
 				"awslogs-region":        *env.Region,
 				"awslogs-stream-prefix": p.ContainerName,
 			},

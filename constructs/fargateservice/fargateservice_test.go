@@ -2,12 +2,9 @@ package fargateservice_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
 
-	"github.com/aws/jsii-runtime-go"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -135,10 +132,8 @@ func TestTaskProps(t *testing.T) {
 }
 
 func TestSecretsAndExecutionRole(t *testing.T) {
-	var secretArn string
 	r, _ := synth(t, func(f fixture, p *fargateservice.Props) {
 		s := jwtsecret.New(f.stack, "Jwt", &jwtsecret.Props{EncryptionKey: f.key})
-		secretArn = *s.SecretArn()
 		p.Image = pullImage{uri: "123456789012.dkr.ecr.us-east-1.amazonaws.com/registry@sha256:" + digest, scope: f.stack}
 		p.Secrets = []fargateservice.ContainerSecret{
 			{EnvName: "JWT_SECRET", Secret: s, JSONKey: "jwt_secret"},
@@ -150,7 +145,6 @@ func TestSecretsAndExecutionRole(t *testing.T) {
 		map[string]any{"name": "JWT_SECRET", "valueFrom": "${aws_secretsmanager_secret.Jwt_Secret_" + suffixOf(t, r, "aws_secretsmanager_secret") + ".arn}:jwt_secret::"},
 		map[string]any{"name": "WHOLE", "valueFrom": "${aws_secretsmanager_secret.Jwt_Secret_" + suffixOf(t, r, "aws_secretsmanager_secret") + ".arn}"},
 	}, c["secrets"])
-	_ = secretArn
 
 	// Every inline policy on the execution role, by statement id.
 	got := rolePolicies(t, r, "Svc_ExecutionRole")
@@ -567,7 +561,6 @@ func TestTaskRoleIsGrantable(t *testing.T) {
 	f.key.GrantDecrypt(svc.TaskRole(), "s3")
 	r := synthtest.Synth(t, f.stack)
 	assert.Contains(t, rolePolicies(t, r, "Svc_TaskRole"), "UseKeyDecrypt")
-	var _ iampolicy.Role = iamrole.IamRole(nil)
 }
 
 func TestValidation(t *testing.T) {
@@ -686,6 +679,4 @@ func TestValidateImageURI(t *testing.T) {
 	img := fargateservice.ImageFromDigestURI("x")
 	img.GrantPull(nil) // grants nothing, needs nothing
 	assert.Equal(t, "x", *img.ImageURI())
-	_ = fmt.Sprint
-	_ = jsii.String
 }

@@ -13,8 +13,11 @@ const (
 	// PatchELBv2DefaultScheme makes a load balancer created without a scheme
 	// internet-facing, as on AWS.
 	PatchELBv2DefaultScheme = "elbv2-default-scheme"
+	// PatchCloudWatchCBOR serves CloudWatch in the Smithy RPC v2 CBOR protocol, the
+	// only one the current Go SDK's client speaks.
+	PatchCloudWatchCBOR = "cloudwatch-cbor"
 )
 
 func init() {
-	Patches = append(Patches, PatchECSCreateServiceSettings, PatchEC2RuleDescriptions, PatchELBv2DefaultScheme)
+	Patches = append(Patches, PatchECSCreateServiceSettings, PatchEC2RuleDescriptions, PatchELBv2DefaultScheme, PatchCloudWatchCBOR)
 }

@@ -2,10 +2,13 @@ package emulator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -223,6 +226,84 @@ func ruleDescriptions(t *testing.T, e *Emulator) error {
 	}
 	if len(want) > 0 {
 		t.Fatalf("rules missing: %v", want)
+	}
+	return nil
+}
+
+func TestPatchCloudWatchCBOR(t *testing.T) {
+	t.Parallel()
+	t.Run("patched", func(t *testing.T) {
+		t.Parallel()
+		if err := cloudWatchAlarms(t, Start(t)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("disabled", func(t *testing.T) {
+		t.Parallel()
+		if err := cloudWatchAlarms(t, Start(t, Options{DisablePatches: []string{PatchCloudWatchCBOR}})); err == nil {
+			t.Fatal("moto answered the Go SDK's CloudWatch client without the patch; is the patch still needed?")
+		}
+	})
+}
+
+// cloudWatchAlarms puts a percentile alarm and a metric-math alarm with the Go SDK
+// (which speaks CBOR), reads them back, and deletes them.
+func cloudWatchAlarms(t *testing.T, e *Emulator) error {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := e.AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) { o.RetryMaxAttempts = 1 })
+	dims := []cwtypes.Dimension{{Name: aws.String("LoadBalancer"), Value: aws.String("app/lb/1")}}
+	if _, err := c.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{
+		AlarmName: aws.String("latency"), Namespace: aws.String("AWS/ApplicationELB"), MetricName: aws.String("TargetResponseTime"),
+		ExtendedStatistic: aws.String("p95"), Dimensions: dims, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(5),
+		Threshold: aws.Float64(1.5), ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold,
+	}); err != nil {
+		return err
+	}
+	if _, err := c.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{
+		AlarmName: aws.String("errors"), EvaluationPeriods: aws.Int32(3), Threshold: aws.Float64(5),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold,
+		Metrics: []cwtypes.MetricDataQuery{
+			{Id: aws.String("m"), ReturnData: aws.Bool(false), MetricStat: &cwtypes.MetricStat{
+				Metric: &cwtypes.Metric{Namespace: aws.String("AWS/ApplicationELB"), MetricName: aws.String("RequestCount"), Dimensions: dims},
+				Period: aws.Int32(60), Stat: aws.String("Sum"),
+			}},
+			{Id: aws.String("e"), Expression: aws.String("m * 2"), ReturnData: aws.Bool(true)},
+		},
+	}); err != nil {
+		return err
+	}
+	out, err := c.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String("")})
+	if err != nil {
+		return err
+	}
+	got := map[string]cwtypes.MetricAlarm{}
+	for _, a := range out.MetricAlarms {
+		got[aws.ToString(a.AlarmName)] = a
+	}
+	lat, errs := got["latency"], got["errors"]
+	if aws.ToString(lat.ExtendedStatistic) != "p95" || aws.ToFloat64(lat.Threshold) != 1.5 || lat.AlarmConfigurationUpdatedTimestamp == nil {
+		t.Fatalf("latency alarm read back as %+v", lat)
+	}
+	if len(errs.Metrics) != 2 || aws.ToString(errs.Metrics[1].Expression) != "m * 2" ||
+		aws.ToString(errs.Metrics[0].MetricStat.Metric.MetricName) != "RequestCount" {
+		t.Fatalf("metric-math alarm read back as %+v", errs)
+	}
+	if _, err := c.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{"latency", "errors"}}); err != nil {
+		return err
+	}
+	// An error answer must reach the caller as the AWS error, not a decoding failure.
+	_, err = c.TagResource(ctx, &cloudwatch.TagResourceInput{
+		ResourceARN: aws.String("arn:aws:cloudwatch:us-east-1:123456789012:alarm:latency"),
+		Tags:        []cwtypes.Tag{{Key: aws.String("k"), Value: aws.String("v")}},
+	})
+	var notFound *cwtypes.ResourceNotFoundException
+	if !errors.As(err, &notFound) {
+		t.Fatalf("tagging a deleted alarm: got %v, AWS returns ResourceNotFoundException", err)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ PATCHES = {
     "ecs-create-service-settings": "patch_ecs_create_service_settings",
     "ec2-rule-descriptions": "patch_ec2_rule_descriptions",
     "elbv2-default-scheme": "patch_elbv2_default_scheme",
+    "cloudwatch-cbor": "patch_cloudwatch_cbor",
 }
 
 
