@@ -67,9 +67,6 @@ func TestFargateServiceLive(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	d := deploy.Apply(t, "fargateservice", func(stack cdktf.TerraformStack, cfg config.Config) {
-		// Ask for the account as dev and prod do: the provider writes a same-account
-		// security group reference as a bare group id only when it knows the account.
-		stack.Node().FindChild(jsii.String("aws")).(cdktf.TerraformProvider).AddOverride(jsii.String("skip_requesting_account_id"), false)
 		key := encryptionkey.New(stack, "ProjectKey", nil)
 		secret := jwtsecret.New(stack, "JwtSecret", &jwtsecret.Props{EncryptionKey: key, ForceDeleteWithoutRecovery: true})
 		repo := ecrrepository.NewEcrRepository(stack, jsii.String("Repository"), &ecrrepository.EcrRepositoryConfig{

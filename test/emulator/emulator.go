@@ -93,10 +93,24 @@ const (
 	// PatchECRLayerUpload implements ECR's layer upload calls and makes image digests
 	// sha256 of the manifest, rejecting a PutImage whose imageDigest differs.
 	PatchECRLayerUpload = "ecr-layer-upload"
+	// PatchECSCreateServiceSettings makes CreateService keep the deployment
+	// configuration (circuit breaker, minimum healthy and maximum percent), the health
+	// check grace period, ECS managed tags and Availability Zone rebalancing.
+	PatchECSCreateServiceSettings = "ecs-create-service-settings"
+	// PatchEC2RuleDescriptions keeps the description of security group rules whose
+	// peer is a security group or a prefix list.
+	PatchEC2RuleDescriptions = "ec2-rule-descriptions"
+	// PatchELBv2DefaultScheme makes a load balancer created without a scheme
+	// internet-facing, as on AWS.
+	PatchELBv2DefaultScheme = "elbv2-default-scheme"
+	// PatchCloudWatchCBOR serves CloudWatch in the Smithy RPC v2 CBOR protocol, the
+	// only one the current Go SDK's client speaks.
+	PatchCloudWatchCBOR = "cloudwatch-cbor"
 )
 
 // Patches lists every patch the launcher applies by default.
-var Patches = []string{PatchCloudTrailARN, PatchAppAutoScalingTags, PatchS3LifecycleMinSize, PatchS3BucketPolicyConditions, PatchS3ChecksumVerify, PatchS3HeadCompositeChecksum, PatchDynamoDBAtomicWrites, PatchECRLayerUpload}
+var Patches = []string{PatchCloudTrailARN, PatchAppAutoScalingTags, PatchS3LifecycleMinSize, PatchS3BucketPolicyConditions, PatchS3ChecksumVerify, PatchS3HeadCompositeChecksum, PatchDynamoDBAtomicWrites, PatchECRLayerUpload,
+	PatchECSCreateServiceSettings, PatchEC2RuleDescriptions, PatchELBv2DefaultScheme, PatchCloudWatchCBOR}
 
 // ErrMotoMissing is returned (wrapped) when python3 or moto's server extras are absent.
 var ErrMotoMissing = errors.New("moto server is not installed: install Python 3 and then `pip install 'moto[server]==5.2.1'`")
