@@ -280,4 +280,3 @@ func assertNothingLeft(t *testing.T, cfg aws.Config, keyArn string) {
 	require.NoError(t, err)
 	assert.Equal(t, kmstypes.KeyStatePendingDeletion, key.KeyMetadata.KeyState)
 }
-
