@@ -42,7 +42,7 @@ func ecsDeploymentConfiguration(t *testing.T, e *Emulator) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.RetryMaxAttempts = 1 })
+	c := ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.RetryMaxAttempts = patchTestAttempts })
 	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("c")}); err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func elbDefaultScheme(t *testing.T, e *Emulator) error {
 		}
 		subnets = append(subnets, aws.ToString(sn.Subnet.SubnetId))
 	}
-	c := elb.NewFromConfig(cfg, func(o *elb.Options) { o.RetryMaxAttempts = 1 })
+	c := elb.NewFromConfig(cfg, func(o *elb.Options) { o.RetryMaxAttempts = patchTestAttempts })
 	for name, want := range map[string]elbtypes.LoadBalancerSchemeEnum{
 		"default":  elbtypes.LoadBalancerSchemeEnumInternetFacing,
 		"internal": elbtypes.LoadBalancerSchemeEnumInternal,
@@ -175,7 +175,7 @@ func ruleDescriptions(t *testing.T, e *Emulator) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.RetryMaxAttempts = 1 })
+	c := ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.RetryMaxAttempts = patchTestAttempts })
 	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
 	if err != nil {
 		t.Fatal(err)
@@ -255,7 +255,7 @@ func cloudWatchAlarms(t *testing.T, e *Emulator) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) { o.RetryMaxAttempts = 1 })
+	c := cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) { o.RetryMaxAttempts = patchTestAttempts })
 	dims := []cwtypes.Dimension{{Name: aws.String("LoadBalancer"), Value: aws.String("app/lb/1")}}
 	if _, err := c.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{
 		AlarmName: aws.String("latency"), Namespace: aws.String("AWS/ApplicationELB"), MetricName: aws.String("TargetResponseTime"),
