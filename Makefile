@@ -20,6 +20,10 @@ emulator_field = python3 -c 'import json,sys; print(json.load(open("$(EMULATOR_S
 # Points Terraform at the machine's provider mirror when there is one (see app/tfmirror).
 tf_env = tf_rc=$$(go run ./app/cmd/tfcliconfig -out $(RUN_DIR)/terraform.rc); \
 	if [ -n "$$tf_rc" ]; then export TF_CLI_CONFIG_FILE="$$tf_rc"; fi
+# Synthesizes with the cdktf CLI, then writes a missing provider lock file from the mirror:
+# the CLI's own first lock asks the registry even when a mirror is configured.
+synth_locked = $(CDKTF) synth; \
+	go run ./app/cmd/tfcliconfig -out $(RUN_DIR)/terraform.rc -lock cdktf.out/stacks/$(STACK) >/dev/null
 
 .PHONY: help up down registry-stop test check unit cli-synth terratest tools emulator-start emulator-stop synth bench clean
 
@@ -74,7 +78,8 @@ output_field = python3 -c 'import json,sys; print(json.load(open("$(RUN_DIR)/out
 up: tools emulator-start
 	@$(tf_env); \
 	export ACME_ENV=local ACME_ACCOUNT_ID=$(ACME_ACCOUNT_ID) ACME_AWS_ENDPOINT="$$($(call emulator_field,endpoint))"; \
-	$(CDKTF) deploy $(STACK) --auto-approve --outputs-file $(RUN_DIR)/outputs.json --outputs-file-include-sensitive-outputs=false
+	$(synth_locked); \
+	$(CDKTF) deploy $(STACK) --skip-synth --auto-approve --outputs-file $(RUN_DIR)/outputs.json --outputs-file-include-sensitive-outputs=false
 	@$(MAKE) --no-print-directory registry-stop
 	go build -o $(RUN_DIR)/bin/registry ./runtime/cmd/registry
 	go build -o $(RUN_DIR)/bin/localtask ./app/cmd/localtask
@@ -104,7 +109,8 @@ down: tools
 	@if [ -f $(EMULATOR_STATE) ] && kill -0 "$$($(call emulator_field,pid))" 2>/dev/null; then \
 		$(tf_env); \
 		export ACME_ENV=local ACME_ACCOUNT_ID=$(ACME_ACCOUNT_ID) ACME_AWS_ENDPOINT="$$($(call emulator_field,endpoint))"; \
-		$(CDKTF) destroy $(STACK) --auto-approve; \
+		$(synth_locked); \
+		$(CDKTF) destroy $(STACK) --skip-synth --auto-approve; \
 	fi
 	@$(MAKE) --no-print-directory emulator-stop
 	rm -rf $(RUN_DIR)/state $(RUN_DIR)/outputs.json

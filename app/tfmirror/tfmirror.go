@@ -5,8 +5,11 @@
 package tfmirror
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -104,9 +107,10 @@ provider_installation {
 
 // WriteCLIConfig writes the CLI configuration for the detected mirror to path and returns
 // path, or returns "" without writing when no mirror is found.
-func WriteCLIConfig(path string) (string, error) { return writeCLIConfig(Detect(), path) }
+func WriteCLIConfig(path string) (string, error) { return WriteCLIConfigFor(Detect(), path) }
 
-func writeCLIConfig(mirror, path string) (string, error) {
+// WriteCLIConfigFor is WriteCLIConfig for a given mirror; "" writes nothing.
+func WriteCLIConfigFor(mirror, path string) (string, error) {
 	if mirror == "" {
 		return "", nil
 	}
@@ -127,7 +131,7 @@ func Env(configPath string) (map[string]string, error) { return EnvFor(Detect(),
 // EnvFor is Env for a given mirror; "" means no mirror, so Terraform uses its registry.
 func EnvFor(mirror, configPath string) (map[string]string, error) {
 	env := map[string]string{"CHECKPOINT_DISABLE": "1"}
-	path, err := writeCLIConfig(mirror, configPath)
+	path, err := WriteCLIConfigFor(mirror, configPath)
 	if err != nil {
 		return nil, fmt.Errorf("writing Terraform CLI configuration: %w", err)
 	}
@@ -135,4 +139,31 @@ func EnvFor(mirror, configPath string) (map[string]string, error) {
 		env["TF_CLI_CONFIG_FILE"] = path
 	}
 	return env, nil
+}
+
+// LockFileName is the file in which Terraform records a working directory's providers.
+const LockFileName = ".terraform.lock.hcl"
+
+// LockProviders writes dir's provider lock file from mirror when dir has none. The cdktf
+// CLI fills a missing lock file with `terraform providers lock`, which ignores the CLI
+// configuration and asks the registry, so a first deploy fails offline; locking from the
+// mirror first avoids that. An existing lock file is left alone, and with no mirror
+// ("") nothing is done: the registry is reachable and the CLI's own lock works.
+func LockProviders(mirror, dir string) error {
+	if mirror == "" {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, LockFileName)); err == nil {
+		return nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	cmd := exec.Command("terraform", "providers", "lock", "-no-color",
+		"-fs-mirror="+mirror, "-platform="+runtime.GOOS+"_"+runtime.GOARCH)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("locking providers in %s from the mirror %s: %w\n%s", dir, mirror, err, out)
+	}
+	return nil
 }

@@ -59,3 +59,46 @@ func TestNoMirrorLeavesTerraformAlone(t *testing.T) {
 	assert.Equal(t, map[string]string{"CHECKPOINT_DISABLE": "1"}, env)
 	assert.NoFileExists(t, path)
 }
+
+// stackDir is a working directory requiring the AWS provider, as cdktf synthesizes one.
+func stackDir(t *testing.T) string {
+	dir := t.TempDir()
+	cfg := `{"terraform":{"required_providers":{"aws":{"source":"hashicorp/aws","version":">= 5.99.0, < 6.0.0"}}}}`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "cdk.tf.json"), []byte(cfg), 0o644))
+	return dir
+}
+
+func TestLockProvidersWritesTheLockFromTheMirror(t *testing.T) {
+	mirror, dir := unpacked(t, "5.100.0"), stackDir(t)
+	require.NoError(t, tfmirror.LockProviders(mirror, dir))
+
+	lock, err := os.ReadFile(filepath.Join(dir, tfmirror.LockFileName))
+	require.NoError(t, err)
+	assert.Contains(t, string(lock), `provider "registry.terraform.io/hashicorp/aws"`)
+	assert.Contains(t, string(lock), `version     = "5.100.0"`)
+	assert.Contains(t, string(lock), `"h1:`, "hashed from the mirror's package")
+}
+
+func TestLockProvidersKeepsAnExistingLockAndNeedsAMirror(t *testing.T) {
+	dir := stackDir(t)
+	lockPath := filepath.Join(dir, tfmirror.LockFileName)
+	require.NoError(t, os.WriteFile(lockPath, []byte("# kept\n"), 0o644))
+	require.NoError(t, tfmirror.LockProviders(unpacked(t, "5.100.0"), dir))
+	lock, err := os.ReadFile(lockPath)
+	require.NoError(t, err)
+	assert.Equal(t, "# kept\n", string(lock))
+
+	bare := stackDir(t)
+	require.NoError(t, tfmirror.LockProviders("", bare))
+	assert.NoFileExists(t, filepath.Join(bare, tfmirror.LockFileName), "no mirror: the cdktf CLI locks from the registry")
+}
+
+func TestLockProvidersReportsWhatTerraformSaid(t *testing.T) {
+	mirror, dir := unpacked(t, "5.88.0"), stackDir(t) // below the stack's constraint
+	err := tfmirror.LockProviders(mirror, dir)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), dir)
+	assert.Contains(t, err.Error(), mirror)
+	assert.Contains(t, err.Error(), "hashicorp/aws", "terraform's own explanation is kept")
+	assert.NoFileExists(t, filepath.Join(dir, tfmirror.LockFileName))
+}
