@@ -8,6 +8,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
 
 RUN_DIR        := .run
+CDKTF_OUT      := cdktf.out
 CDKTF          := tools/node_modules/.bin/cdktf
 EMULATOR_BIN   := $(RUN_DIR)/bin/emulator
 EMULATOR_STATE := $(RUN_DIR)/emulator.json
@@ -20,16 +21,20 @@ emulator_field = python3 -c 'import json,sys; print(json.load(open("$(EMULATOR_S
 # Points Terraform at the machine's provider mirror when there is one (see app/tfmirror).
 tf_env = tf_rc=$$(go run ./app/cmd/tfcliconfig -out $(RUN_DIR)/terraform.rc); \
 	if [ -n "$$tf_rc" ]; then export TF_CLI_CONFIG_FILE="$$tf_rc"; fi
+# The app's configuration for the local stack on the running emulator.
+local_stack_env = export ACME_ENV=local ACME_ACCOUNT_ID=$(ACME_ACCOUNT_ID) ACME_AWS_ENDPOINT="$$($(call emulator_field,endpoint))" \
+	ACME_STATE_DIR=$(RUN_DIR)/state ACME_IMAGE_LAYOUT=$(RUN_DIR)/image
 # Synthesizes with the cdktf CLI, then writes a missing provider lock file from the mirror:
 # the CLI's own first lock asks the registry even when a mirror is configured.
-synth_locked = $(CDKTF) synth; \
-	go run ./app/cmd/tfcliconfig -out $(RUN_DIR)/terraform.rc -lock cdktf.out/stacks/$(STACK) >/dev/null
+synth_locked = $(CDKTF) synth --output $(CDKTF_OUT); \
+	go run ./app/cmd/tfcliconfig -out $(RUN_DIR)/terraform.rc -lock $(CDKTF_OUT)/stacks/$(STACK) >/dev/null
 
-.PHONY: help up down registry-stop test check unit cli-synth terratest tools emulator-start emulator-stop synth bench clean
+.PHONY: help up down diff registry-stop test check unit up-check terratest tools emulator-start emulator-stop synth bench clean
 
 help:
 	@echo "make up    - start the local AWS emulator, deploy the whole stack to it with cdktf, run the registry on it, smoke-test it"
 	@echo "make down  - stop the registry, destroy the local stack and stop the emulator"
+	@echo "make diff  - plan the local stack against the emulator (no changes after make up)"
 	@echo "make test  - gofmt, go vet, unit tests (-race) and the terratest suites on the emulator"
 	@echo "make synth - synthesize cdktf.out/ with the cdktf CLI"
 	@echo "make bench - measure synth times and test-suite wall time"
@@ -77,9 +82,9 @@ output_field = python3 -c 'import json,sys; print(json.load(open("$(RUN_DIR)/out
 # exactly the environment of the ECS task definition, then a smoke sequence.
 up: tools emulator-start
 	@$(tf_env); \
-	export ACME_ENV=local ACME_ACCOUNT_ID=$(ACME_ACCOUNT_ID) ACME_AWS_ENDPOINT="$$($(call emulator_field,endpoint))"; \
+	$(local_stack_env); \
 	$(synth_locked); \
-	$(CDKTF) deploy $(STACK) --skip-synth --auto-approve --outputs-file $(RUN_DIR)/outputs.json --outputs-file-include-sensitive-outputs=false
+	$(CDKTF) deploy $(STACK) --skip-synth --output $(CDKTF_OUT) --auto-approve --outputs-file $(RUN_DIR)/outputs.json --outputs-file-include-sensitive-outputs=false
 	@$(MAKE) --no-print-directory registry-stop
 	go build -o $(RUN_DIR)/bin/registry ./runtime/cmd/registry
 	go build -o $(RUN_DIR)/bin/localtask ./app/cmd/localtask
@@ -101,6 +106,13 @@ up: tools emulator-start
 	echo "  curl -X PUT http://$(REGISTRY_ADDR)/authenticate -H 'Content-Type: application/json' \\"; \
 	echo "    -d '{\"user\":{\"name\":\"admin\"},\"secret\":{\"password\":\"<password>\"}}'"
 
+diff: tools
+	@[ -f $(EMULATOR_STATE) ] && kill -0 "$$($(call emulator_field,pid))" 2>/dev/null || { echo "the emulator is not running: run make up first"; exit 1; }
+	@$(tf_env); \
+	$(local_stack_env); \
+	$(synth_locked); \
+	$(CDKTF) diff $(STACK) --skip-synth --output $(CDKTF_OUT)
+
 registry-stop:
 	@if [ -f $(REGISTRY_PID) ]; then kill "$$(cat $(REGISTRY_PID))" 2>/dev/null || true; rm -f $(REGISTRY_PID); echo "registry stopped"; fi
 
@@ -108,32 +120,40 @@ down: tools
 	@$(MAKE) --no-print-directory registry-stop
 	@if [ -f $(EMULATOR_STATE) ] && kill -0 "$$($(call emulator_field,pid))" 2>/dev/null; then \
 		$(tf_env); \
-		export ACME_ENV=local ACME_ACCOUNT_ID=$(ACME_ACCOUNT_ID) ACME_AWS_ENDPOINT="$$($(call emulator_field,endpoint))"; \
+		$(local_stack_env); \
 		$(synth_locked); \
-		$(CDKTF) destroy $(STACK) --skip-synth --auto-approve; \
+		$(CDKTF) destroy $(STACK) --skip-synth --output $(CDKTF_OUT) --auto-approve; \
 	fi
 	@$(MAKE) --no-print-directory emulator-stop
 	rm -rf $(RUN_DIR)/state $(RUN_DIR)/outputs.json
 
-test: check unit cli-synth terratest
+test: check unit terratest up-check
 
 check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
 
-# The cdktf CLI path: installs the project-local CLI and synthesizes through it.
-cli-synth: tools
-	rm -rf $(RUN_DIR)/cli-synth && mkdir -p $(RUN_DIR)
-	$(CDKTF) synth --output $(RUN_DIR)/cli-synth > $(RUN_DIR)/cli-synth.log 2>&1 || { cat $(RUN_DIR)/cli-synth.log; exit 1; }
-	test -s $(RUN_DIR)/cli-synth/stacks/$(STACK)/cdk.tf.json
-	@echo "cdktf synth wrote $(RUN_DIR)/cli-synth/stacks/$(STACK)/cdk.tf.json"
-
 unit:
 	go test -race -count=1 $(UNIT_PKGS)
 
 terratest:
 	go test -count=1 -timeout 80m ./test/...
+
+# The main job as a user runs it, beside any running `make up` (its own run directory,
+# synth output and port): deploy with the cdktf CLI, smoke test, a second plan that changes
+# nothing, destroy.
+UP_CHECK_DIR := $(RUN_DIR)/up-check
+up-check: tools
+	@port=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
+	vars="RUN_DIR=$(UP_CHECK_DIR) CDKTF_OUT=$(UP_CHECK_DIR)/cdktf.out REGISTRY_ADDR=127.0.0.1:$$port"; \
+	trap '$(MAKE) --no-print-directory down '"$$vars"' > $(UP_CHECK_DIR)-down.log 2>&1 || { echo "make down failed:"; tail -30 $(UP_CHECK_DIR)-down.log; exit 1; }; echo "make down: stack destroyed, emulator stopped"' EXIT; \
+	rm -rf $(UP_CHECK_DIR) && mkdir -p $(UP_CHECK_DIR); \
+	$(MAKE) --no-print-directory up $$vars > $(UP_CHECK_DIR)-up.log 2>&1 || { echo "make up failed:"; tail -60 $(UP_CHECK_DIR)-up.log; exit 1; }; \
+	sed -n '/^Smoke test/,/^$$/p' $(UP_CHECK_DIR)-up.log; \
+	$(MAKE) --no-print-directory diff $$vars > $(UP_CHECK_DIR)-diff.log 2>&1 || { echo "make diff failed:"; tail -40 $(UP_CHECK_DIR)-diff.log; exit 1; }; \
+	grep -aq "No changes." $(UP_CHECK_DIR)-diff.log || { echo "a second plan after make up wants changes:"; grep -v "^\s*$$" $(UP_CHECK_DIR)-diff.log | tail -60; exit 1; }; \
+	echo "make diff after make up: no changes"
 
 bench: tools
 	bash test/bench/synth.sh
