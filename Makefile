@@ -18,16 +18,18 @@ UNIT_PKGS       = $(shell go list ./... | grep -v -E '/test(/|$$)')
 
 # Reads one field of the emulator's state file.
 emulator_field = python3 -c 'import json,sys; print(json.load(open("$(EMULATOR_STATE)"))[sys.argv[1]])' $(1)
-# Points Terraform at the machine's provider mirror when there is one (see app/tfmirror).
-tf_env = tf_rc=$$(go run ./app/cmd/tfcliconfig -out $(RUN_DIR)/terraform.rc); \
-	if [ -n "$$tf_rc" ]; then export TF_CLI_CONFIG_FILE="$$tf_rc"; fi
+# True while this run directory's emulator is up.
+emulator_running = [ -f $(EMULATOR_STATE) ] && kill -0 "$$($(call emulator_field,pid))" 2>/dev/null
 # The app's configuration for the local stack on the running emulator.
 local_stack_env = export ACME_ENV=local ACME_ACCOUNT_ID=$(ACME_ACCOUNT_ID) ACME_AWS_ENDPOINT="$$($(call emulator_field,endpoint))" \
 	ACME_STATE_DIR=$(RUN_DIR)/state ACME_IMAGE_LAYOUT=$(RUN_DIR)/image
-# Synthesizes with the cdktf CLI, then writes a missing provider lock file from the mirror:
-# the CLI's own first lock asks the registry even when a mirror is configured.
-synth_locked = $(CDKTF) synth --output $(CDKTF_OUT); \
-	go run ./app/cmd/tfcliconfig -out $(RUN_DIR)/terraform.rc -lock $(CDKTF_OUT)/stacks/$(STACK) >/dev/null
+# Synthesizes with the cdktf CLI and points Terraform at the machine's provider mirror when
+# there is one (see app/tfmirror), writing a missing provider lock file from it: the CLI's
+# own first lock asks the registry even when a mirror is configured.
+synth_for_terraform = $(local_stack_env); \
+	$(CDKTF) synth --output $(CDKTF_OUT); \
+	tf_rc=$$(go run ./app/cmd/tfcliconfig -out $(RUN_DIR)/terraform.rc -lock $(CDKTF_OUT)/stacks/$(STACK)); \
+	if [ -n "$$tf_rc" ]; then export TF_CLI_CONFIG_FILE="$$tf_rc"; fi
 
 .PHONY: help up down diff registry-stop test check unit up-check terratest tools emulator-start emulator-stop synth bench clean
 
@@ -35,7 +37,7 @@ help:
 	@echo "make up    - start the local AWS emulator, deploy the whole stack to it with cdktf, run the registry on it, smoke-test it"
 	@echo "make down  - stop the registry, destroy the local stack and stop the emulator"
 	@echo "make diff  - plan the local stack against the emulator (no changes after make up)"
-	@echo "make test  - gofmt, go vet, unit tests (-race) and the terratest suites on the emulator"
+	@echo "make test  - gofmt, go vet, unit tests (-race), the terratest suites on the emulator, then make up/diff/down (up-check)"
 	@echo "make synth - synthesize cdktf.out/ with the cdktf CLI"
 	@echo "make bench - measure synth times and test-suite wall time"
 
@@ -51,7 +53,7 @@ synth: tools
 
 emulator-start:
 	@mkdir -p $(RUN_DIR)/bin
-	@if [ -f $(EMULATOR_STATE) ] && kill -0 "$$($(call emulator_field,pid))" 2>/dev/null; then \
+	@if $(emulator_running); then \
 		echo "emulator already running at $$($(call emulator_field,endpoint))"; \
 	else \
 		rm -f $(EMULATOR_STATE); \
@@ -81,9 +83,7 @@ output_field = python3 -c 'import json,sys; print(json.load(open("$(RUN_DIR)/out
 # runtime image; deploy pushes it to ECR), the runtime started as a local process with
 # exactly the environment of the ECS task definition, then a smoke sequence.
 up: tools emulator-start
-	@$(tf_env); \
-	$(local_stack_env); \
-	$(synth_locked); \
+	@$(synth_for_terraform); \
 	$(CDKTF) deploy $(STACK) --skip-synth --output $(CDKTF_OUT) --auto-approve --outputs-file $(RUN_DIR)/outputs.json --outputs-file-include-sensitive-outputs=false
 	@$(MAKE) --no-print-directory registry-stop
 	go build -o $(RUN_DIR)/bin/registry ./runtime/cmd/registry
@@ -107,10 +107,8 @@ up: tools emulator-start
 	echo "    -d '{\"user\":{\"name\":\"admin\"},\"secret\":{\"password\":\"<password>\"}}'"
 
 diff: tools
-	@[ -f $(EMULATOR_STATE) ] && kill -0 "$$($(call emulator_field,pid))" 2>/dev/null || { echo "the emulator is not running: run make up first"; exit 1; }
-	@$(tf_env); \
-	$(local_stack_env); \
-	$(synth_locked); \
+	@$(emulator_running) || { echo "the emulator is not running: run make up first"; exit 1; }
+	@$(synth_for_terraform); \
 	$(CDKTF) diff $(STACK) --skip-synth --output $(CDKTF_OUT)
 
 registry-stop:
@@ -118,10 +116,8 @@ registry-stop:
 
 down: tools
 	@$(MAKE) --no-print-directory registry-stop
-	@if [ -f $(EMULATOR_STATE) ] && kill -0 "$$($(call emulator_field,pid))" 2>/dev/null; then \
-		$(tf_env); \
-		$(local_stack_env); \
-		$(synth_locked); \
+	@if $(emulator_running); then \
+		$(synth_for_terraform); \
 		$(CDKTF) destroy $(STACK) --skip-synth --output $(CDKTF_OUT) --auto-approve; \
 	fi
 	@$(MAKE) --no-print-directory emulator-stop
