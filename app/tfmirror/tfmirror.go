@@ -105,11 +105,8 @@ provider_installation {
 `, Provider, mirror)
 }
 
-// WriteCLIConfig writes the CLI configuration for the detected mirror to path and returns
-// path, or returns "" without writing when no mirror is found.
-func WriteCLIConfig(path string) (string, error) { return WriteCLIConfigFor(Detect(), path) }
-
-// WriteCLIConfigFor is WriteCLIConfig for a given mirror; "" writes nothing.
+// WriteCLIConfigFor writes the CLI configuration for mirror to path and returns path, or
+// returns "" without writing when mirror is "" (no mirror found).
 func WriteCLIConfigFor(mirror, path string) (string, error) {
 	if mirror == "" {
 		return "", nil
