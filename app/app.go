@@ -1,11 +1,15 @@
-// Package app assembles the cdktf application from a validated configuration.
+// Package app assembles the cdktf application from a validated configuration: it maps the
+// configuration onto the stacks' typed props and builds the stacks of the environment.
 package app
 
 import (
+	"path/filepath"
+
 	"github.com/aws/jsii-runtime-go"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
 	"github.com/acme/module-registry/app/config"
+	"github.com/acme/module-registry/constructs/removal"
 	"github.com/acme/module-registry/stacks"
 )
 
@@ -18,8 +22,55 @@ func New(cfg config.Config, outdir string) cdktf.App {
 	}
 	a := cdktf.NewApp(ac)
 	if !cfg.IsLocal() {
-		stacks.NewBootstrap(a, cfg)
+		stacks.NewBootstrap(a, BootstrapProps(cfg))
 	}
-	stacks.NewRegistry(a, cfg)
+	stacks.NewRegistry(a, RegistryProps(cfg))
 	return a
+}
+
+// BaseProps is the provider and backend of stack id in cfg's environment: locally the
+// emulator and a state file in cfg.StateDir; in dev and prod the configured account and
+// the S3 state bucket, under "<environment>/<id>.tfstate".
+func BaseProps(cfg config.Config, id string) stacks.BaseProps {
+	p := stacks.BaseProps{Environment: string(cfg.Environment), Region: cfg.Region, AccountID: cfg.AccountID}
+	if cfg.IsLocal() {
+		p.Emulator = cfg.Endpoint
+		p.State = stacks.State{LocalFile: filepath.Join(cfg.StateDir, id+".tfstate")}
+		return p
+	}
+	p.State = stacks.State{Bucket: cfg.StateBucket, Key: string(cfg.Environment) + "/" + id + ".tfstate", KMSKeyArn: cfg.StateKMSKeyArn}
+	return p
+}
+
+// RegistryProps maps cfg onto the registry stack. Only the emulator's resources may be
+// destroyed with data in them, without recovery windows, and served over plain HTTP;
+// every real environment keeps all protections.
+func RegistryProps(cfg config.Config) stacks.RegistryProps {
+	p := stacks.RegistryProps{
+		BaseProps:       BaseProps(cfg, stacks.RegistryStackName),
+		ArtifactsBucket: cfg.ArtifactsBucket,
+		KeyAlias:        cfg.KeyAlias,
+		ImageLayout:     cfg.ImageLayout,
+		IngressCidrs:    cfg.IngressCidrs,
+		InternetFacing:  cfg.InternetFacing,
+		CertificateArn:  cfg.CertificateArn,
+	}
+	if cfg.IsLocal() {
+		p.AllowPlainHTTP = true
+		p.RemovalPolicy = removal.Destroy
+	}
+	return p
+}
+
+// BootstrapProps maps a dev/prod cfg onto the bootstrap stack, whose own state stays in
+// a local file (config.DefaultLocalStateDir/bootstrap-<environment>.tfstate), since the
+// bucket it creates cannot hold its own state before it exists.
+func BootstrapProps(cfg config.Config) stacks.BootstrapProps {
+	base := BaseProps(cfg, stacks.BootstrapStackName)
+	path, err := filepath.Abs(filepath.Join(config.DefaultLocalStateDir, "bootstrap-"+string(cfg.Environment)+".tfstate"))
+	if err != nil {
+		panic(err) // only when the working directory is gone
+	}
+	base.State = stacks.State{LocalFile: path}
+	return stacks.BootstrapProps{BaseProps: base, StateBucket: cfg.StateBucket}
 }

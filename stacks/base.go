@@ -1,16 +1,14 @@
 // Package stacks composes constructs into deployable stacks. Stacks hold no resource
-// logic: they choose constructs, wire them together and declare outputs.
+// logic: they choose constructs, wire them together and declare outputs. Each takes typed
+// props; the app (package app) maps its validated configuration onto them.
 package stacks
 
 import (
-	"path/filepath"
-
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/provider"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
-	"github.com/acme/module-registry/app/config"
 	"github.com/acme/module-registry/constructs/compliance"
 )
 
@@ -18,32 +16,55 @@ import (
 // generated for; the bindings alone would pin exactly 5.88.0.
 const AWSProviderConstraint = ">= 5.88.0, < 6.0.0"
 
-// NewBase creates a stack wired for cfg's environment: the AWS provider (pointed at the
-// emulator for local), the state backend, the relaxed provider constraint and the
-// compliance aspect. Every stack, including the single-construct stacks of the tests,
-// starts here.
-func NewBase(scope constructs.Construct, id string, cfg config.Config) cdktf.TerraformStack {
-	if cfg.IsLocal() {
-		return newStack(scope, id, cfg, filepath.Join(cfg.StateDir, id+".tfstate"))
-	}
-	return newStack(scope, id, cfg, "")
+// BaseProps configure the provider and the state backend a stack starts from.
+type BaseProps struct {
+	// Environment names the deployment (local, dev, prod) in the Environment tag of every
+	// resource. Required.
+	Environment string
+	// Region is the AWS region. Required.
+	Region string
+	// AccountID is the only account the provider may deploy to. Required unless Emulator.
+	AccountID string
+	// Emulator is the endpoint of a local AWS emulator: the provider sends every call
+	// there with fake credentials and skips the checks real AWS needs. Default: "" (AWS).
+	Emulator string
+	// State is where Terraform keeps the stack's state. Required.
+	State State
 }
 
-// newStack creates the stack with its provider; state goes to localState when set, else
-// to the S3 state bucket.
-func newStack(scope constructs.Construct, id string, cfg config.Config, localState string) cdktf.TerraformStack {
+// State is a stack's backend: a local file, or an object in an S3 bucket locked with
+// Terraform's native lockfile.
+type State struct {
+	// LocalFile is the absolute path of a local state file; when set the S3 fields are
+	// unused.
+	LocalFile string
+	// Bucket and Key locate the state object in S3.
+	Bucket, Key string
+	// KMSKeyArn is the state bucket's key; "" sends no encryption header, so the bucket's
+	// default SSE-KMS applies.
+	KMSKeyArn string
+}
+
+// IsLocal reports whether p targets the emulator.
+func (p BaseProps) IsLocal() bool { return p.Emulator != "" }
+
+// NewBase creates a stack wired for p: the AWS provider (pointed at the emulator when
+// p.Emulator is set), the state backend, the relaxed provider constraint and the
+// compliance aspect. Every stack, including the single-construct stacks of the tests,
+// starts here.
+func NewBase(scope constructs.Construct, id string, p BaseProps) cdktf.TerraformStack {
 	stack := cdktf.NewTerraformStack(scope, jsii.String(id))
 	// Every stack must hold to the security invariants; synth fails listing each breach.
 	compliance.Apply(stack, compliance.Options{})
 	pc := &provider.AwsProviderConfig{
-		Region: jsii.String(cfg.Region),
+		Region: jsii.String(p.Region),
 		DefaultTags: &[]*provider.AwsProviderDefaultTags{{Tags: &map[string]*string{
 			"Project":     jsii.String("acme-module-registry"),
-			"Environment": jsii.String(string(cfg.Environment)),
+			"Environment": jsii.String(p.Environment),
 			"ManagedBy":   jsii.String("cdktf"),
 		}}},
 	}
-	if cfg.IsLocal() {
+	if p.IsLocal() {
 		// The emulator accepts any credentials; credential validation and instance
 		// metadata lookups would only slow every run down or fail. The account id is
 		// still requested (the emulator's STS answers it): without it the provider
@@ -53,25 +74,21 @@ func newStack(scope constructs.Construct, id string, cfg config.Config, localSta
 		pc.SkipCredentialsValidation = jsii.Bool(true)
 		pc.SkipMetadataApiCheck = jsii.String("true")
 		pc.S3UsePathStyle = jsii.Bool(true)
-		pc.Endpoints = &[]*provider.AwsProviderEndpoints{emulatorEndpoints(cfg.Endpoint)}
+		pc.Endpoints = &[]*provider.AwsProviderEndpoints{emulatorEndpoints(p.Emulator)}
 	} else {
 		// Refuse to run against any account but the configured one.
-		pc.AllowedAccountIds = jsii.Strings(cfg.AccountID)
+		pc.AllowedAccountIds = jsii.Strings(p.AccountID)
 	}
-	if localState != "" {
-		cdktf.NewLocalBackend(stack, &cdktf.LocalBackendConfig{Path: jsii.String(localState)})
+	if s := p.State; s.LocalFile != "" {
+		cdktf.NewLocalBackend(stack, &cdktf.LocalBackendConfig{Path: jsii.String(s.LocalFile)})
 	} else {
-		bc := &cdktf.S3BackendConfig{
-			Bucket: jsii.String(cfg.StateBucket),
-			Key:    jsii.String(string(cfg.Environment) + "/" + id + ".tfstate"),
-			Region: jsii.String(cfg.Region),
-		}
+		bc := &cdktf.S3BackendConfig{Bucket: jsii.String(s.Bucket), Key: jsii.String(s.Key), Region: jsii.String(p.Region)}
 		// The state bucket (see NewBootstrap) refuses any encryption but SSE-KMS under its
 		// own key: name that key, or send no encryption header and let the bucket's default
 		// apply. encrypt=true alone would ask for SSE-S3 and be refused.
-		if cfg.StateKMSKeyArn != "" {
+		if s.KMSKeyArn != "" {
 			bc.Encrypt = jsii.Bool(true)
-			bc.KmsKeyId = jsii.String(cfg.StateKMSKeyArn)
+			bc.KmsKeyId = jsii.String(s.KMSKeyArn)
 		}
 		cdktf.NewS3Backend(stack, bc)
 		// Terraform >= 1.10 locks with a lock object next to the state; no DynamoDB table.
@@ -79,7 +96,29 @@ func newStack(scope constructs.Construct, id string, cfg config.Config, localSta
 	}
 	provider.NewAwsProvider(stack, jsii.String("aws"), pc)
 	stack.AddOverride(jsii.String("terraform.required_providers.aws.version"), jsii.String(AWSProviderConstraint))
+	stack.Node().AddValidation(&propsCheck{p})
 	return stack
+}
+
+// propsCheck reports base props that would synthesize a stack Terraform cannot use.
+type propsCheck struct{ BaseProps }
+
+// Validate implements constructs.IValidation.
+func (p *propsCheck) Validate() *[]*string {
+	var errs []string
+	if p.Environment == "" {
+		errs = append(errs, "BaseProps.Environment: is required")
+	}
+	if p.Region == "" {
+		errs = append(errs, "BaseProps.Region: is required")
+	}
+	if p.Emulator == "" && p.AccountID == "" {
+		errs = append(errs, "BaseProps.AccountID: is required outside the emulator (the provider refuses every other account)")
+	}
+	if p.State.LocalFile == "" && (p.State.Bucket == "" || p.State.Key == "") {
+		errs = append(errs, "BaseProps.State: needs LocalFile, or Bucket and Key")
+	}
+	return jsii.Strings(errs...)
 }
 
 func emulatorEndpoints(url string) *provider.AwsProviderEndpoints {

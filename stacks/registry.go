@@ -5,7 +5,6 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
-	"github.com/acme/module-registry/app/config"
 	"github.com/acme/module-registry/constructs/audittrail"
 	"github.com/acme/module-registry/constructs/containerimage"
 	"github.com/acme/module-registry/constructs/encryptionkey"
@@ -13,21 +12,39 @@ import (
 	"github.com/acme/module-registry/constructs/jwtsecret"
 	"github.com/acme/module-registry/constructs/passwordsecret"
 	"github.com/acme/module-registry/constructs/registrytables"
+	"github.com/acme/module-registry/constructs/removal"
 	"github.com/acme/module-registry/constructs/securebucket"
+	"github.com/acme/module-registry/runtime/contract"
 )
 
 // RegistryStackName is the id of the registry stack in cdktf.out/stacks.
 const RegistryStackName = "registry"
 
-// ServiceHealthCheck is the container health check: the image has no shell, so the
-// registry binary checks its own /health.
-var ServiceHealthCheck = []string{"CMD", "/registry", "-healthcheck"}
-
-// ServiceListenAddress is where the registry listens inside its container.
-const ServiceListenAddress = "0.0.0.0:8080"
-
-// Prefixes of the artifacts bucket the service may read and write.
-var ServicePrefixes = []string{"packages/", "validators/"}
+// RegistryProps configure the registry stack.
+type RegistryProps struct {
+	// BaseProps is the provider and backend. With an Emulator the image push is sent
+	// there too, with the emulator's fake credentials.
+	BaseProps
+	// ArtifactsBucket names the artifacts bucket. Default: "pkg-artifacts".
+	ArtifactsBucket string
+	// KeyAlias names the project key. Default: "alias/acme-main-key".
+	KeyAlias string
+	// ImageLayout is the OCI image layout of the runtime, built before synth. Required.
+	ImageLayout string
+	// IngressCidrs may reach the load balancer. Required.
+	IngressCidrs []string
+	// InternetFacing puts the load balancer in public subnets. Default: false (internal).
+	InternetFacing bool
+	// CertificateArn is the HTTPS listener's certificate. Required unless AllowPlainHTTP.
+	CertificateArn string
+	// AllowPlainHTTP serves plain HTTP without a certificate; for the emulator only.
+	// Default: false.
+	AllowPlainHTTP bool
+	// RemovalPolicy removal.Destroy lets destroy delete every resource holding data
+	// (buckets with objects, tables, secrets without recovery, the repository with its
+	// images, the load balancer); for the emulator only. Default: removal.Retain.
+	RemovalPolicy removal.Policy
+}
 
 // Registry is the deployed registry platform.
 type Registry struct {
@@ -42,76 +59,70 @@ type Registry struct {
 	Service       *fargateservice.Service
 }
 
-// NewRegistry composes the registry platform for cfg: the project key; the artifacts
-// bucket and the five tables under it; the audit trail over both; the JWT signing secret
-// and the bootstrap administrator's password; the runtime's image pushed to ECR; and the
-// Fargate service running it, granted exactly what the runtime uses.
-func NewRegistry(scope constructs.Construct, cfg config.Config) *Registry {
-	stack := NewBase(scope, RegistryStackName, cfg)
-	// Only the emulator's resources may be destroyed with data in them or without a
-	// recovery window; every real environment keeps all protections.
-	local := cfg.IsLocal()
+// NewRegistry composes the registry platform: the project key; the artifacts bucket and
+// the five tables under it; the audit trail over both; the JWT signing secret and the
+// bootstrap administrator's password; the runtime's image pushed to ECR; and the Fargate
+// service running it, configured by the deployment contract and granted exactly what the
+// runtime uses.
+func NewRegistry(scope constructs.Construct, p RegistryProps) *Registry {
+	stack := NewBase(scope, RegistryStackName, p.BaseProps)
+	teardown := p.RemovalPolicy
 
-	key := encryptionkey.New(stack, "ProjectKey", &encryptionkey.Props{Alias: cfg.KeyAlias})
+	key := encryptionkey.New(stack, "ProjectKey", &encryptionkey.Props{Alias: p.KeyAlias})
 	artifacts := securebucket.New(stack, "Artifacts", &securebucket.Props{
-		BucketName: cfg.ArtifactsBucket, EncryptionKey: key, ForceDestroy: local,
+		BucketName: p.ArtifactsBucket, EncryptionKey: key, RemovalPolicy: teardown,
 	})
-	tables := registrytables.New(stack, "Tables", &registrytables.Props{
-		EncryptionKey: key, DisableDeletionProtection: local,
-	})
+	tables := registrytables.New(stack, "Tables", &registrytables.Props{EncryptionKey: key, RemovalPolicy: teardown})
 	tableArns := make([]string, 0, 5)
 	for _, t := range tables.All() {
 		tableArns = append(tableArns, *t.Arn())
 	}
 	trail := audittrail.New(stack, "AuditTrail", &audittrail.Props{
-		EncryptionKey:         key,
-		ArtifactsBucketName:   cfg.ArtifactsBucket,
-		DataEventBuckets:      []*securebucket.Bucket{artifacts},
-		DataEventTableArns:    tableArns,
-		ForceDestroyLogBucket: local,
+		EncryptionKey:       key,
+		ArtifactsBucketName: p.ArtifactsBucket,
+		DataEventBuckets:    []*securebucket.Bucket{artifacts},
+		DataEventTableArns:  tableArns,
+		RemovalPolicy:       teardown,
 	})
-	jwt := jwtsecret.New(stack, "JwtSecret", &jwtsecret.Props{EncryptionKey: key, ForceDeleteWithoutRecovery: local})
-	admin := passwordsecret.New(stack, "AdminPassword", &passwordsecret.Props{EncryptionKey: key, ForceDeleteWithoutRecovery: local})
+	jwt := jwtsecret.New(stack, "JwtSecret", &jwtsecret.Props{EncryptionKey: key, RemovalPolicy: teardown})
+	admin := passwordsecret.New(stack, "AdminPassword", &passwordsecret.Props{EncryptionKey: key, RemovalPolicy: teardown})
 
-	push := map[string]string{"AWS_REGION": cfg.Region}
-	if local {
+	push := map[string]string{contract.EnvRegion: p.Region}
+	if p.IsLocal() {
 		// The emulator's fake credentials; never real ones (containerimage refuses those).
-		push["AWS_ENDPOINT_URL"] = cfg.Endpoint
+		push["AWS_ENDPOINT_URL"] = p.Emulator
 		push["AWS_ACCESS_KEY_ID"] = "test"
 		push["AWS_SECRET_ACCESS_KEY"] = "test"
 	}
 	image := containerimage.New(stack, "Image", &containerimage.Props{
-		EncryptionKey: key, LayoutDir: cfg.ImageLayout, PushEnvironment: push, ForceDelete: local,
+		EncryptionKey: key, LayoutDir: p.ImageLayout, PushEnvironment: push, RemovalPolicy: teardown,
 	})
 
-	env := map[string]string{
-		"REGISTRY_BACKEND":    "aws",
-		"REGISTRY_ADDR":       ServiceListenAddress,
-		"REGISTRY_PRODUCTION": "true",
-		"AWS_REGION":          cfg.Region,
-		"REGISTRY_BUCKET":     *artifacts.BucketName(),
-		"REGISTRY_KMS_KEY_ID": *key.KeyArn(),
-		"JWT_SECRET_NAME":     *jwt.SecretName(),
-	}
-	for k, v := range tables.Environment() {
-		env[k] = *v
+	service := contract.Service{
+		Region:        p.Region,
+		Bucket:        *artifacts.BucketName(),
+		KMSKeyID:      *key.KeyArn(),
+		JWTSecretName: *jwt.SecretName(),
+		Tables:        tables.Names(),
 	}
 	svc := fargateservice.New(stack, "Service", &fargateservice.Props{
-		Image:                     image,
-		EncryptionKey:             key,
-		IngressCidrs:              cfg.IngressCidrs,
-		Internal:                  !cfg.InternetFacing,
-		CertificateArn:            cfg.CertificateArn,
-		AllowPlainHTTP:            local,
-		DisableDeletionProtection: local,
-		HealthCheckCommand:        ServiceHealthCheck,
-		Environment:               env,
+		Image:              image,
+		EncryptionKey:      key,
+		IngressCidrs:       p.IngressCidrs,
+		InternetFacing:     p.InternetFacing,
+		CertificateArn:     p.CertificateArn,
+		AllowPlainHTTP:     p.AllowPlainHTTP,
+		RemovalPolicy:      teardown,
+		ContainerPort:      contract.Port,
+		HealthCheckCommand: contract.HealthCheckCommand(),
+		HealthCheckPath:    contract.HealthPath,
+		Environment:        service.Environment(),
 		Secrets: []fargateservice.ContainerSecret{
-			{EnvName: "JWT_SECRET", Secret: jwt, JSONKey: jwtsecret.FieldSecret},
-			{EnvName: "REGISTRY_ADMIN_PASSWORD", Secret: admin, JSONKey: admin.Field()},
+			{EnvName: contract.EnvJWTSecret, Secret: jwt, JSONKey: jwt.Field()},
+			{EnvName: contract.EnvAdminPassword, Secret: admin, JSONKey: admin.Field()},
 		},
 	})
-	artifacts.GrantReadWrite(svc.TaskRole(), ServicePrefixes...)
+	artifacts.GrantReadWrite(svc.TaskRole(), contract.BucketPrefixes()...)
 	tables.GrantReadWrite(svc.TaskRole())
 	// The runtime reads the secret itself too (AWSCURRENT and AWSPREVIOUS), so a rotation
 	// logs nobody out; JWT_SECRET from the task definition is only its fallback.
@@ -121,12 +132,9 @@ func NewRegistry(scope constructs.Construct, cfg config.Config) *Registry {
 	output(stack, "kms_key_arn", key.KeyArn(), "ARN of the project KMS key")
 	output(stack, "kms_key_alias", key.AliasName(), "Alias of the project KMS key")
 	output(stack, "artifacts_bucket", artifacts.BucketName(), "Name of the SSE-KMS artifacts bucket")
-	names := tables.Names()
-	output(stack, "users_table", jsii.String(names.Users), "DynamoDB table of users")
-	output(stack, "tokens_table", jsii.String(names.Tokens), "DynamoDB table of issued tokens")
-	output(stack, "packages_table", jsii.String(names.Packages), "DynamoDB table of package versions")
-	output(stack, "uploads_table", jsii.String(names.Uploads), "DynamoDB table of uploads")
-	output(stack, "downloads_table", jsii.String(names.Downloads), "DynamoDB table of download audit records")
+	for _, t := range contract.Tables() {
+		output(stack, string(t.Kind)+"_table", jsii.String(service.Tables.Get(t.Kind)), tableOutputs[t.Kind])
+	}
 	output(stack, "jwt_secret_arn", jwt.SecretArn(), "ARN of the JWT signing secret")
 	output(stack, "admin_password_secret", admin.SecretName(), "Secret holding the bootstrap administrator's password")
 	output(stack, "trail_arn", trail.TrailArn(), "ARN of the CloudTrail audit trail")
@@ -138,6 +146,15 @@ func NewRegistry(scope constructs.Construct, cfg config.Config) *Registry {
 		Stack: stack, Key: key, Artifacts: artifacts, Tables: tables, Trail: trail,
 		JWTSecret: jwt, AdminPassword: admin, Image: image, Service: svc,
 	}
+}
+
+// tableOutputs describe the <kind>_table outputs.
+var tableOutputs = map[contract.TableKind]string{
+	contract.Users:     "DynamoDB table of users",
+	contract.Tokens:    "DynamoDB table of issued tokens",
+	contract.Packages:  "DynamoDB table of package versions",
+	contract.Uploads:   "DynamoDB table of uploads",
+	contract.Downloads: "DynamoDB table of download audit records",
 }
 
 func output(stack cdktf.TerraformStack, id string, value *string, description string) {

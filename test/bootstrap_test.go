@@ -29,8 +29,7 @@ func TestStateStoreHoldsTerraformState(t *testing.T) {
 	ctx := context.Background()
 	const bucket = "acme-tfstate-test"
 	d := deploy.Apply(t, "bootstrap", func(stack cdktf.TerraformStack, cfg config.Config) {
-		cfg.StateBucket = bucket
-		stacks.NewStateStore(stack, cfg)
+		stacks.NewStateStore(stack, bucket)
 	})
 	keyArn := d.Output(t, "state_kms_key_arn")
 	require.Equal(t, bucket, d.Output(t, "state_bucket"))

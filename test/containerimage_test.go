@@ -19,6 +19,7 @@ import (
 	"github.com/acme/module-registry/app/config"
 	"github.com/acme/module-registry/constructs/containerimage"
 	"github.com/acme/module-registry/constructs/encryptionkey"
+	"github.com/acme/module-registry/constructs/removal"
 	"github.com/acme/module-registry/runtime/image"
 	"github.com/acme/module-registry/test/deploy"
 )
@@ -52,7 +53,7 @@ func TestContainerImageLive(t *testing.T) {
 				"AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
 				"AWS_EC2_METADATA_DISABLED":   "true",
 			},
-			ForceDelete: true, // test only: destroy removes the pushed image with the repository
+			RemovalPolicy: removal.Destroy, // test only: destroy removes the pushed image with the repository
 		})
 		role := iamrole.NewIamRole(stack, jsii.String("Execution"), &iamrole.IamRoleConfig{
 			Name: jsii.String("image-puller"), AssumeRolePolicy: jsii.String(assumeByECSTasks),

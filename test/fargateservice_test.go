@@ -34,6 +34,7 @@ import (
 	"github.com/acme/module-registry/constructs/fargateservice"
 	"github.com/acme/module-registry/constructs/iampolicy"
 	"github.com/acme/module-registry/constructs/jwtsecret"
+	"github.com/acme/module-registry/constructs/removal"
 	"github.com/acme/module-registry/test/deploy"
 )
 
@@ -68,7 +69,7 @@ func TestFargateServiceLive(t *testing.T) {
 	ctx := context.Background()
 	d := deploy.Apply(t, "fargateservice", func(stack cdktf.TerraformStack, cfg config.Config) {
 		key := encryptionkey.New(stack, "ProjectKey", nil)
-		secret := jwtsecret.New(stack, "JwtSecret", &jwtsecret.Props{EncryptionKey: key, ForceDeleteWithoutRecovery: true})
+		secret := jwtsecret.New(stack, "JwtSecret", &jwtsecret.Props{EncryptionKey: key, RemovalPolicy: removal.Destroy})
 		repo := ecrrepository.NewEcrRepository(stack, jsii.String("Repository"), &ecrrepository.EcrRepositoryConfig{
 			Name:               jsii.String("acme-registry"),
 			ImageTagMutability: jsii.String("IMMUTABLE"),
@@ -78,13 +79,14 @@ func TestFargateServiceLive(t *testing.T) {
 			}},
 		})
 		svc := fargateservice.New(stack, "Registry", &fargateservice.Props{
-			Image:                     repositoryImage{scope: stack, repo: repo},
-			EncryptionKey:             key,
-			IngressCidrs:              []string{"203.0.113.0/24"},
-			AllowPlainHTTP:            true,
-			DisableDeletionProtection: true,
-			HealthCheckCommand:        []string{"CMD", "/registry", "-healthcheck"},
-			Environment:               map[string]string{"REGISTRY_ADDR": "0.0.0.0:8080", "REGISTRY_PRODUCTION": "true"},
+			Image:              repositoryImage{scope: stack, repo: repo},
+			EncryptionKey:      key,
+			IngressCidrs:       []string{"203.0.113.0/24"},
+			AllowPlainHTTP:     true,
+			InternetFacing:     true,
+			RemovalPolicy:      removal.Destroy,
+			HealthCheckCommand: []string{"CMD", "/registry", "-healthcheck"},
+			Environment:        map[string]string{"REGISTRY_ADDR": "0.0.0.0:8080", "REGISTRY_PRODUCTION": "true"},
 			Secrets: []fargateservice.ContainerSecret{
 				{EnvName: "JWT_SECRET", Secret: secret, JSONKey: jwtsecret.FieldSecret},
 			},

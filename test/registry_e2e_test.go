@@ -30,6 +30,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	acmeapp "github.com/acme/module-registry/app"
 	"github.com/acme/module-registry/app/config"
 	"github.com/acme/module-registry/app/localtask"
 	"github.com/acme/module-registry/app/smoke"
@@ -53,9 +54,9 @@ func TestRegistryEndToEnd(t *testing.T) {
 	digest, err := image.WriteLayout(layout, img)
 	require.NoError(t, err)
 
-	d := deploy.ApplyApp(t, stacks.RegistryStackName, func(app cdktf.App, cfg config.Config) {
+	d := deploy.ApplyApp(t, stacks.RegistryStackName, func(scope cdktf.App, cfg config.Config) {
 		cfg.ImageLayout = layout
-		stacks.NewRegistry(app, cfg)
+		stacks.NewRegistry(scope, acmeapp.RegistryProps(cfg))
 	})
 	out := func(name string) string { return d.Output(t, name) }
 	assert.True(t, d.PlanIsEmpty(t), "a second plan after apply changes nothing")

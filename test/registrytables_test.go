@@ -20,6 +20,8 @@ import (
 	"github.com/acme/module-registry/app/config"
 	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/registrytables"
+	"github.com/acme/module-registry/constructs/removal"
+	"github.com/acme/module-registry/runtime/contract"
 	"github.com/acme/module-registry/test/deploy"
 )
 
@@ -31,15 +33,24 @@ type liveTable struct {
 	indexes map[string][2]string // name -> hash, range
 }
 
-var contractTables = map[string]liveTable{
-	"users":  {hash: "name", attrs: map[string]ddbtypes.ScalarAttributeType{"name": "S"}},
-	"tokens": {hash: "token_id", attrs: map[string]ddbtypes.ScalarAttributeType{"token_id": "S"}, ttl: "exp_ts"},
-	"packages": {hash: "pkg_key", attrs: map[string]ddbtypes.ScalarAttributeType{"pkg_key": "S", "name": "S", "version": "S"},
-		indexes: map[string][2]string{"by_name": {"name", "version"}}},
-	"uploads": {hash: "id", attrs: map[string]ddbtypes.ScalarAttributeType{"id": "S"}, ttl: "exp_ts"},
-	"downloads": {hash: "id", attrs: map[string]ddbtypes.ScalarAttributeType{"id": "S", "user": "S", "ts": "N"},
-		indexes: map[string][2]string{"by_user": {"user", "ts"}}},
-}
+// contractTables are the deployment contract's tables by default name.
+var contractTables = func() map[string]liveTable {
+	out := map[string]liveTable{}
+	for _, t := range contract.Tables() {
+		lt := liveTable{hash: t.Hash.Name, attrs: map[string]ddbtypes.ScalarAttributeType{}, ttl: t.TTL}
+		for _, a := range t.Attributes() {
+			lt.attrs[a.Name] = ddbtypes.ScalarAttributeType(a.Type)
+		}
+		for _, ix := range t.Indexes {
+			if lt.indexes == nil {
+				lt.indexes = map[string][2]string{}
+			}
+			lt.indexes[ix.Name] = [2]string{ix.Hash.Name, ix.Range.Name}
+		}
+		out[t.DefaultName()] = lt
+	}
+	return out
+}()
 
 // protectedPrefix names the second copy, deployed with the default deletion protection.
 const protectedPrefix = "protected-"
@@ -51,7 +62,7 @@ func TestRegistryTablesLive(t *testing.T) {
 		key := encryptionkey.New(stack, "ProjectKey", nil)
 		// The suite must destroy what it deploys, so this copy opts out of deletion
 		// protection; the protected copy below proves the default.
-		tables := registrytables.New(stack, "Tables", &registrytables.Props{EncryptionKey: key, DisableDeletionProtection: true})
+		tables := registrytables.New(stack, "Tables", &registrytables.Props{EncryptionKey: key, RemovalPolicy: removal.Destroy})
 		registrytables.New(stack, "Protected", &registrytables.Props{EncryptionKey: key, NamePrefix: protectedPrefix})
 		task := iamrole.NewIamRole(stack, jsii.String("Task"), &iamrole.IamRoleConfig{
 			Name: jsii.String("tables-task"), AssumeRolePolicy: jsii.String(assumeByECSTasks),
@@ -85,11 +96,8 @@ func TestRegistryTablesLive(t *testing.T) {
 	})
 
 	arns := map[string]string{}
-	for envVar, name := range map[string]string{
-		registrytables.EnvUsers: "users", registrytables.EnvTokens: "tokens", registrytables.EnvPackages: "packages",
-		registrytables.EnvUploads: "uploads", registrytables.EnvDownloads: "downloads",
-	} {
-		assert.Equal(t, name, d.Output(t, envVar), "default name behind %s", envVar)
+	for _, tbl := range contract.Tables() {
+		assert.Equal(t, tbl.DefaultName(), d.Output(t, tbl.EnvVar), "default name behind %s", tbl.EnvVar)
 	}
 
 	for _, copyOf := range []struct {
@@ -173,7 +181,7 @@ func TestRegistryTablesLive(t *testing.T) {
 		put("packages", map[string]ddbtypes.AttributeValue{"pkg_key": s("acme-lib/1.1.0"), "name": s("acme-lib"), "version": s("1.1.0")})
 		put("packages", map[string]ddbtypes.AttributeValue{"pkg_key": s("other/1.0.0"), "name": s("other"), "version": s("1.0.0")})
 		versions, err := db.Query(ctx, &dynamodb.QueryInput{
-			TableName: aws.String("packages"), IndexName: aws.String(registrytables.PackagesByNameIndex),
+			TableName: aws.String("packages"), IndexName: aws.String(contract.IndexPackagesByName),
 			KeyConditionExpression:    aws.String("#n = :n"),
 			ExpressionAttributeNames:  map[string]string{"#n": "name"},
 			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":n": s("acme-lib")},
@@ -184,7 +192,7 @@ func TestRegistryTablesLive(t *testing.T) {
 		put("downloads", map[string]ddbtypes.AttributeValue{"id": s("d1"), "user": s("alice"), "ts": n("1700000000000")})
 		put("downloads", map[string]ddbtypes.AttributeValue{"id": s("d2"), "ts": n("1700000000001")}) // anonymous: no user
 		mine, err := db.Query(ctx, &dynamodb.QueryInput{
-			TableName: aws.String("downloads"), IndexName: aws.String(registrytables.DownloadsByUserIndex),
+			TableName: aws.String("downloads"), IndexName: aws.String(contract.IndexDownloadsByUser),
 			KeyConditionExpression:    aws.String("#u = :u AND #ts >= :since"),
 			ExpressionAttributeNames:  map[string]string{"#u": "user", "#ts": "ts"},
 			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":u": s("alice"), ":since": n("0")},

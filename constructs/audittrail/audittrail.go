@@ -44,7 +44,9 @@ import (
 	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/iampolicy"
 	"github.com/acme/module-registry/constructs/internal/awsenv"
+	"github.com/acme/module-registry/constructs/internal/defaults"
 	"github.com/acme/module-registry/constructs/internal/validation"
+	"github.com/acme/module-registry/constructs/removal"
 	"github.com/acme/module-registry/constructs/securebucket"
 )
 
@@ -64,7 +66,7 @@ const (
 )
 
 // RetentionDays are the values CloudWatch Logs accepts for a log group's retention.
-var RetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+var RetentionDays = validation.LogRetentionDays
 
 // Sids of the log bucket policy statements this construct adds.
 const (
@@ -96,9 +98,10 @@ type Props struct {
 	// LogArchiveStorageClass is the storage class log files move to; one of
 	// securebucket.StorageClasses. Default: "GLACIER".
 	LogArchiveStorageClass string
-	// ForceDestroyLogBucket lets destroy delete the log bucket while it still holds log
-	// files. Default: false (audit logs outlive the stack); for test stacks only.
-	ForceDestroyLogBucket bool
+	// RemovalPolicy removal.Destroy lets destroy delete the log bucket while it still
+	// holds log files; for test stacks only. Default: removal.Retain (audit logs outlive
+	// the stack).
+	RemovalPolicy removal.Policy
 	// DataEventBuckets are buckets whose object-level operations (GetObject, PutObject,
 	// DeleteObject, ...) are logged as S3 data events. Default: none.
 	DataEventBuckets []*securebucket.Bucket
@@ -125,16 +128,9 @@ type Trail struct {
 
 // New creates the trail and everything it delivers to under scope.
 func New(scope constructs.Construct, id string, props *Props) *Trail {
-	p := Props{}
-	if props != nil {
-		p = *props
-	}
-	if p.TrailName == "" {
-		p.TrailName = DefaultTrailName
-	}
-	if p.ArtifactsBucketName == "" {
-		p.ArtifactsBucketName = DefaultArtifactsBucketName
-	}
+	p := defaults.Copy(props)
+	defaults.Set(&p.TrailName, DefaultTrailName)
+	defaults.Set(&p.ArtifactsBucketName, DefaultArtifactsBucketName)
 	derivedGroup, derivedRole := p.LogGroupName == "", p.LogRoleName == ""
 	if derivedGroup {
 		p.LogGroupName = LogGroupNamePrefix + p.TrailName
@@ -142,15 +138,9 @@ func New(scope constructs.Construct, id string, props *Props) *Trail {
 	if derivedRole {
 		p.LogRoleName = p.TrailName + LogRoleNameSuffix
 	}
-	if p.LogRetentionDays == 0 {
-		p.LogRetentionDays = DefaultLogRetentionDays
-	}
-	if p.LogArchiveDays == 0 {
-		p.LogArchiveDays = DefaultLogArchiveDays
-	}
-	if p.LogArchiveStorageClass == "" {
-		p.LogArchiveStorageClass = DefaultLogArchiveClass
-	}
+	defaults.Set(&p.LogRetentionDays, DefaultLogRetentionDays)
+	defaults.Set(&p.LogArchiveDays, DefaultLogArchiveDays)
+	defaults.Set(&p.LogArchiveStorageClass, DefaultLogArchiveClass)
 	t := &Trail{props: p}
 	constructs.NewConstruct_Override(t, scope, jsii.String(id))
 	// A name derived from an invalid TrailName is not reported again.
@@ -180,7 +170,7 @@ func New(scope constructs.Construct, id string, props *Props) *Trail {
 	bucketProps := &securebucket.Props{
 		BucketName:    p.ArtifactsBucketName + LogBucketNameInfix + *env.AccountID,
 		EncryptionKey: bucketKey,
-		ForceDestroy:  p.ForceDestroyLogBucket,
+		RemovalPolicy: p.RemovalPolicy,
 	}
 	if t.archiveValid() {
 		bucketProps.Transitions = []securebucket.Transition{{Days: p.LogArchiveDays, StorageClass: p.LogArchiveStorageClass}}
@@ -259,7 +249,7 @@ func New(scope constructs.Construct, id string, props *Props) *Trail {
 // allowKeyUse adds the key policy statements CloudTrail and CloudWatch Logs need.
 func (t *Trail) allowKeyUse(env awsenv.Env, logGroupArn string) {
 	key, p := t.props.EncryptionKey, t.props
-	suffix := sidSuffix(p.TrailName)
+	suffix := validation.PascalCase(p.TrailName)
 	sourceIsThisTrail := iampolicy.StringEquals("aws:SourceArn", t.trailArn)
 	key.AllowServiceUse(encryptionkey.ServiceUse{
 		Sid:     "CloudTrailEncryptLogs" + suffix,
@@ -375,7 +365,6 @@ var (
 	roleNamePattern     = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]+$`)
 	bucketArnPattern    = regexp.MustCompile(`^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	tableArnPattern     = regexp.MustCompile(`^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255}$`)
-	nonAlnum            = regexp.MustCompile(`[^A-Za-z0-9]+`)
 )
 
 // checkProps records one violation per invalid prop. Props are plain values known in New;
@@ -403,9 +392,7 @@ func (t *Trail) checkProps(derivedGroup, derivedRole bool) {
 		e.Addf("LogRoleName", "%q must be 1-64 letters, digits and + = , . @ _ - (the default is TrailName+%q; set LogRoleName for long trail names)",
 			p.LogRoleName, LogRoleNameSuffix)
 	}
-	if !slices.Contains(RetentionDays, p.LogRetentionDays) {
-		e.Addf("LogRetentionDays", "%d is not a retention CloudWatch Logs accepts; use one of %s", p.LogRetentionDays, joinInts(RetentionDays))
-	}
+	e.CheckLogRetention("LogRetentionDays", p.LogRetentionDays)
 	if !slices.Contains(securebucket.StorageClasses, p.LogArchiveStorageClass) {
 		e.Addf("LogArchiveStorageClass", "%q is not one of %s", p.LogArchiveStorageClass, strings.Join(securebucket.StorageClasses, ", "))
 	}
@@ -445,24 +432,4 @@ func validateTrailName(name string) error {
 		return fmt.Errorf("%q must not be formatted as an IP address", name)
 	}
 	return nil
-}
-
-// sidSuffix turns a trail name into letters and digits for statement ids, so two trails
-// sharing a key add distinct statements: "acme-audit-trail" -> "AcmeAuditTrail".
-func sidSuffix(name string) string {
-	var b strings.Builder
-	for _, part := range nonAlnum.Split(name, -1) {
-		if part != "" {
-			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
-		}
-	}
-	return b.String()
-}
-
-func joinInts(v []int) string {
-	s := make([]string, len(v))
-	for i, n := range v {
-		s[i] = fmt.Sprint(n)
-	}
-	return strings.Join(s, ", ")
 }

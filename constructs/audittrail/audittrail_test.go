@@ -12,6 +12,7 @@ import (
 	"github.com/acme/module-registry/constructs/audittrail"
 	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/internal/synthtest"
+	"github.com/acme/module-registry/constructs/removal"
 	"github.com/acme/module-registry/constructs/securebucket"
 )
 
@@ -313,7 +314,7 @@ func TestOverrides(t *testing.T) {
 		LogRetentionDays:       365,
 		LogArchiveDays:         30,
 		LogArchiveStorageClass: "STANDARD_IA",
-		ForceDestroyLogBucket:  true,
+		RemovalPolicy:          removal.Destroy,
 	})
 	out := synthtest.Synth(t, stack)
 	tr := out.Resource(t, "aws_cloudtrail")

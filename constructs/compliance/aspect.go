@@ -3,6 +3,7 @@ package compliance
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/aws/constructs-go/constructs/v10"
@@ -57,8 +58,8 @@ func (s *stackCheck) Validate() *[]*string {
 		return jsii.Strings(fmt.Sprintf("compliance: cannot read the stack: %v", err))
 	}
 	violations, err := Check(body, s.opts)
-	if err != nil {
-		return jsii.Strings(err.Error())
+	if err != nil { // one message per line, as for violations (errors.Join puts one per line)
+		return jsii.Strings(strings.Split(err.Error(), "\n")...)
 	}
 	out := make([]string, len(violations))
 	for i, v := range violations {

@@ -8,6 +8,7 @@ import (
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/cloudwatchloggroup"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/s3bucket"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/acme/module-registry/constructs/compliance"
 	"github.com/acme/module-registry/constructs/encryptionkey"
@@ -44,4 +45,18 @@ func TestAspectFailsSynthListingEveryViolation(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []string{compliance.RuleS3KMS, compliance.RuleS3PublicAccess, compliance.RuleS3Versioning,
 		compliance.RuleS3OwnerEnforced, compliance.RuleS3TLSOnly, compliance.RuleLogsKMS, compliance.RuleLogsRetention}, rules)
+}
+
+func TestAspectFailsSynthOnAWaiverWithoutAReason(t *testing.T) {
+	stack := synthtest.NewStack(t)
+	compliance.Apply(stack, compliance.Options{Waivers: []compliance.Waiver{
+		{Address: "aws_cloudwatch_log_group.Logs", Rule: compliance.RuleLogsRetention},
+		{Address: "aws_cloudwatch_log_group.Logs", Rule: compliance.RuleLogsKMS},
+	}})
+	cloudwatchloggroup.NewCloudwatchLogGroup(stack, jsii.String("Logs"), &cloudwatchloggroup.CloudwatchLogGroupConfig{Name: jsii.String("/x")})
+
+	errs := synthtest.ValidationErrors(t, stack)
+	require.Len(t, errs, 2, "one message per waiver: %v", errs)
+	assert.Contains(t, errs[0], "compliance: waiver of rule logs-retention for aws_cloudwatch_log_group.Logs has no reason")
+	assert.Contains(t, errs[1], "compliance: waiver of rule logs-project-key for aws_cloudwatch_log_group.Logs has no reason")
 }

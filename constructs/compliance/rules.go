@@ -2,6 +2,7 @@ package compliance
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -29,11 +30,20 @@ const (
 )
 
 // Waiver exempts one Terraform address (or every address starting with it) from one
-// rule. Why is mandatory: an exception nobody can explain is a violation.
+// rule. Why is mandatory: an exception nobody can explain is an error, so Check (and
+// synth, through the aspect) fails naming the waiver instead of ignoring it.
 type Waiver struct {
 	Address string
 	Rule    string
 	Why     string
+}
+
+// Validate reports a waiver that states no reason.
+func (w Waiver) Validate() error {
+	if strings.TrimSpace(w.Why) == "" {
+		return fmt.Errorf("compliance: waiver of rule %s for %s has no reason: set Why to say why the exception is safe", w.Rule, w.Address)
+	}
+	return nil
 }
 
 // Options tunes Check.
@@ -56,7 +66,15 @@ type stackTree struct {
 // access blocked, log groups with retention, IAM without wildcards outside the named
 // exceptions, containers with a read-only root, a non-root user and an image pinned by
 // digest, and ECS services without public IPs. Violations come back sorted, all at once.
+// A waiver without a reason is an error, one line per such waiver.
 func Check(stackJSON []byte, opts Options) ([]Violation, error) {
+	var invalid []error
+	for _, w := range opts.Waivers {
+		invalid = append(invalid, w.Validate())
+	}
+	if err := errors.Join(invalid...); err != nil {
+		return nil, err
+	}
 	var t stackTree
 	if err := json.Unmarshal(stackJSON, &t); err != nil {
 		return nil, fmt.Errorf("compliance: stack is not valid JSON: %w", err)
@@ -89,7 +107,7 @@ func Check(stackJSON []byte, opts Options) ([]Violation, error) {
 
 func waived(v Violation, ws []Waiver) bool {
 	for _, w := range ws {
-		if w.Rule == v.Rule && w.Why != "" && strings.HasPrefix(v.Address, w.Address) {
+		if w.Rule == v.Rule && strings.HasPrefix(v.Address, w.Address) {
 			return true
 		}
 	}

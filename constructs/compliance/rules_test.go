@@ -3,6 +3,7 @@ package compliance_test
 import (
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -142,10 +143,31 @@ func TestImportedProjectKeyCountsWhenNamed(t *testing.T) {
 func TestWaiverNeedsAReason(t *testing.T) {
 	tree := compliant(t)
 	delete(res(tree, "aws_cloudwatch_log_group", "lg"), "retention_in_days")
+	b, err := json.Marshal(tree)
+	require.NoError(t, err)
 	w := compliance.Waiver{Address: "aws_cloudwatch_log_group.lg", Rule: compliance.RuleLogsRetention}
-	assert.Len(t, check(t, tree, compliance.Options{Waivers: []compliance.Waiver{w}}), 1, "a waiver without Why is ignored")
+	for _, why := range []string{"", " \t"} {
+		w.Why = why
+		v, err := compliance.Check(b, compliance.Options{Waivers: []compliance.Waiver{w}})
+		require.Error(t, err, "a waiver with reason %q is refused, not ignored", why)
+		assert.Equal(t, "compliance: waiver of rule logs-retention for aws_cloudwatch_log_group.lg has no reason: set Why to say why the exception is safe", err.Error())
+		assert.Nil(t, v)
+	}
 	w.Why = "kept by the legal-hold process"
 	assert.Empty(t, check(t, tree, compliance.Options{Waivers: []compliance.Waiver{w}}))
 	w.Rule = compliance.RuleLogsKMS
 	assert.Len(t, check(t, tree, compliance.Options{Waivers: []compliance.Waiver{w}}), 1, "a waiver covers only its rule")
+}
+
+func TestEveryWaiverWithoutAReasonIsNamed(t *testing.T) {
+	_, err := compliance.Check([]byte(`{}`), compliance.Options{Waivers: []compliance.Waiver{
+		{Address: "aws_s3_bucket.a", Rule: compliance.RuleS3Versioning},
+		{Address: "aws_s3_bucket.b", Rule: compliance.RuleS3TLSOnly, Why: "served through CloudFront only"},
+		{Address: "aws_s3_bucket.c", Rule: compliance.RuleS3KMS},
+	}})
+	require.Error(t, err)
+	lines := strings.Split(err.Error(), "\n")
+	require.Len(t, lines, 2, err.Error())
+	assert.Contains(t, lines[0], "waiver of rule s3-versioned for aws_s3_bucket.a has no reason")
+	assert.Contains(t, lines[1], "waiver of rule s3-sse-kms-project-key for aws_s3_bucket.c has no reason")
 }

@@ -32,7 +32,10 @@ import (
 
 	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/iampolicy"
+	"github.com/acme/module-registry/constructs/internal/defaults"
+	"github.com/acme/module-registry/constructs/internal/grant"
 	"github.com/acme/module-registry/constructs/internal/validation"
+	"github.com/acme/module-registry/constructs/removal"
 )
 
 // DefaultRepositoryName is the repository's default name.
@@ -80,9 +83,10 @@ type Props struct {
 	// AWS_ENDPOINT_URL points at a loopback emulator (whose credentials are fake).
 	// Default: none; the command inherits Terraform's environment.
 	PushEnvironment map[string]string
-	// ForceDelete lets destroy delete the repository with its images. For local and test
-	// stacks only. Default: false (destroy fails while images remain).
-	ForceDelete bool
+	// RemovalPolicy removal.Destroy lets destroy delete the repository with its images;
+	// for local and test stacks. Default: removal.Retain (destroy fails while images
+	// remain).
+	RemovalPolicy removal.Policy
 }
 
 // Image is the ECR repository and the pushed image.
@@ -92,27 +96,21 @@ type Image struct {
 	digest string
 	repo   ecrrepository.EcrRepository
 	push   cdktf.TerraformResource
-	grants int
+	grants *grant.Granter
 	errs   validation.Errors
 }
 
 // New creates the repository and the push under scope.
 func New(scope constructs.Construct, id string, props *Props) *Image {
-	p := Props{}
-	if props != nil {
-		p = *props
-	}
-	if p.RepositoryName == "" {
-		p.RepositoryName = DefaultRepositoryName
-	}
+	p := defaults.Copy(props)
+	defaults.Set(&p.RepositoryName, DefaultRepositoryName)
 	if len(p.PushCommand) == 0 {
 		p.PushCommand = DefaultPushCommand
 	}
-	if p.PushWorkingDir == "" {
-		p.PushWorkingDir = moduleRoot()
-	}
+	defaults.Set(&p.PushWorkingDir, moduleRoot())
 	img := &Image{props: p}
 	constructs.NewConstruct_Override(img, scope, jsii.String(id))
+	img.grants = grant.New(img)
 	validation.Register(img, img.validate)
 
 	layoutDir := p.LayoutDir
@@ -134,7 +132,7 @@ func New(scope constructs.Construct, id string, props *Props) *Image {
 		ImageScanningConfiguration: &ecrrepository.EcrRepositoryImageScanningConfiguration{
 			ScanOnPush: jsii.Bool(true),
 		},
-		ForceDelete: jsii.Bool(p.ForceDelete),
+		ForceDelete: jsii.Bool(p.RemovalPolicy.Destroys()),
 	}
 	if p.EncryptionKey != nil {
 		cfg.EncryptionConfiguration = &[]*ecrrepository.EcrRepositoryEncryptionConfiguration{{
@@ -222,22 +220,15 @@ func (i *Image) PushResource() cdktf.TerraformResource { return i.push }
 // repository only. No KMS permission is needed: ECR decrypts layers with its own grant
 // on the key.
 func (i *Image) GrantPull(role iampolicy.Role) {
-	i.grants++
-	if role == nil {
-		i.errs.Addf("GrantPull", "role is nil")
-		return
-	}
-	iampolicy.Grant(i, iampolicy.GrantID("Pull", role, i.grants), role,
-		iampolicy.Statement{
-			Sid:       GetAuthorizationTokenSid,
-			Actions:   []string{"ecr:GetAuthorizationToken"},
-			Resources: []string{"*"},
-		},
-		iampolicy.Statement{
-			Sid:       PullImageSid,
-			Actions:   PullActions,
-			Resources: []string{*i.repo.Arn()},
-		})
+	i.grants.Grant(grant.Request{Kind: "Pull", Role: role, Statements: []iampolicy.Statement{{
+		Sid:       GetAuthorizationTokenSid,
+		Actions:   []string{"ecr:GetAuthorizationToken"},
+		Resources: []string{"*"},
+	}, {
+		Sid:       PullImageSid,
+		Actions:   PullActions,
+		Resources: []string{*i.repo.Arn()},
+	}}})
 }
 
 var repositoryNamePattern = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
@@ -264,7 +255,7 @@ func (i *Image) validate(e *validation.Errors) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if !envNamePattern.MatchString(k) {
+		if !validation.IsEnvVarName(k) {
 			e.Addf("PushEnvironment", "%q is not an environment variable name", k)
 		}
 	}
@@ -275,10 +266,10 @@ func (i *Image) validate(e *validation.Errors) {
 			}
 		}
 	}
+	e.CheckRemovalPolicy(p.RemovalPolicy)
+	i.grants.Validate(e)
 	e.Merge(&i.errs)
 }
-
-var envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func loopback(endpoint string) bool {
 	u, err := url.Parse(endpoint)

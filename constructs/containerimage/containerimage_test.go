@@ -17,6 +17,7 @@ import (
 	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/iampolicy"
 	"github.com/acme/module-registry/constructs/internal/synthtest"
+	"github.com/acme/module-registry/constructs/removal"
 	"github.com/acme/module-registry/runtime/image"
 )
 
@@ -110,7 +111,7 @@ func TestOptions(t *testing.T) {
 		PushCommand:     []string{"/usr/local/bin/registry-image", "push"},
 		PushWorkingDir:  "/srv",
 		PushEnvironment: map[string]string{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_SECRET_ACCESS_KEY": "test"},
-		ForceDelete:     true,
+		RemovalPolicy:   removal.Destroy,
 	})
 	out := synthtest.Synth(t, stack)
 	repo := out.Resource(t, "aws_ecr_repository")

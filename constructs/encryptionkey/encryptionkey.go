@@ -18,6 +18,7 @@ import (
 
 	"github.com/acme/module-registry/constructs/iampolicy"
 	"github.com/acme/module-registry/constructs/internal/awsenv"
+	"github.com/acme/module-registry/constructs/internal/defaults"
 	"github.com/acme/module-registry/constructs/internal/validation"
 )
 
@@ -83,19 +84,10 @@ var _ IKey = (*Key)(nil)
 
 // New creates the key, its alias and its key policy under scope.
 func New(scope constructs.Construct, id string, props *Props) *Key {
-	p := Props{}
-	if props != nil {
-		p = *props
-	}
-	if p.Alias == "" {
-		p.Alias = DefaultAlias
-	}
-	if p.Description == "" {
-		p.Description = DefaultDescription
-	}
-	if p.DeletionWindowDays == 0 {
-		p.DeletionWindowDays = DefaultDeletionWindowDays
-	}
+	p := defaults.Copy(props)
+	defaults.Set(&p.Alias, DefaultAlias)
+	defaults.Set(&p.Description, DefaultDescription)
+	defaults.Set(&p.DeletionWindowDays, DefaultDeletionWindowDays)
 	k := &Key{props: p}
 	constructs.NewConstruct_Override(k, scope, jsii.String(id))
 	c := k
@@ -123,7 +115,7 @@ func New(scope constructs.Construct, id string, props *Props) *Key {
 		Name:        jsii.String(p.Alias),
 		TargetKeyId: k.key.KeyId(),
 	})
-	k.grants = &granter{scope: c, keyArn: k.key.Arn(), env: env}
+	k.grants = newGranter(c, k.key.Arn(), env)
 	for _, u := range p.ServiceUses {
 		k.AllowServiceUse(u)
 	}

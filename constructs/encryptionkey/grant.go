@@ -8,26 +8,25 @@ import (
 
 	"github.com/acme/module-registry/constructs/iampolicy"
 	"github.com/acme/module-registry/constructs/internal/awsenv"
+	"github.com/acme/module-registry/constructs/internal/grant"
 	"github.com/acme/module-registry/constructs/internal/validation"
 )
 
 // granter writes IAM statements for a key ARN; shared by owned and imported keys.
 type granter struct {
-	scope  constructs.Construct
+	grants *grant.Granter
 	keyArn *string
 	env    awsenv.Env
-	n      int
 	errs   validation.Errors
+}
+
+func newGranter(scope constructs.Construct, keyArn *string, env awsenv.Env) *granter {
+	return &granter{grants: grant.New(scope), keyArn: keyArn, env: env}
 }
 
 var servicePattern = regexp.MustCompile(`^[a-z0-9-]+$`)
 
 func (g *granter) grant(kind string, role iampolicy.Role, actions, via []string) {
-	g.n++
-	if role == nil {
-		g.errs.Addf("Grant"+kind, "role is nil")
-		return
-	}
 	st := iampolicy.Statement{
 		Sid:       "UseKey" + kind,
 		Actions:   actions,
@@ -43,10 +42,11 @@ func (g *granter) grant(kind string, role iampolicy.Role, actions, via []string)
 		}
 		st.Conditions = []iampolicy.Condition{iampolicy.StringEquals("kms:ViaService", endpoints...)}
 	}
-	iampolicy.Grant(g.scope, iampolicy.GrantID(kind, role, g.n), role, st)
+	g.grants.Grant(grant.Request{Kind: kind, Role: role, Statements: []iampolicy.Statement{st}})
 }
 
 func (g *granter) validate(e *validation.Errors) {
+	g.grants.Validate(e)
 	e.Merge(&g.errs)
 }
 
@@ -63,7 +63,7 @@ var _ IKey = (*ImportedKey)(nil)
 func FromKeyArn(scope constructs.Construct, id, keyArn string) *ImportedKey {
 	k := &ImportedKey{}
 	constructs.NewConstruct_Override(k, scope, jsii.String(id))
-	k.grants = &granter{scope: k, keyArn: jsii.String(keyArn), env: awsenv.Of(k)}
+	k.grants = newGranter(k, jsii.String(keyArn), awsenv.Of(k))
 	validation.Register(k, func(e *validation.Errors) {
 		if !keyArnPattern.MatchString(keyArn) {
 			e.Addf("keyArn", "%q is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)", keyArn)

@@ -12,6 +12,8 @@ import (
 	"github.com/acme/module-registry/constructs/jwtsecret"
 )
 
+// An internal registry service: reachable from the corporate network only, over HTTPS,
+// with its signing secret injected from Secrets Manager.
 func Example() {
 	app := cdktf.NewApp(nil)
 	stack := cdktf.NewTerraformStack(app, jsii.String("registry"))
@@ -23,12 +25,12 @@ func Example() {
 		Image: fargateservice.ImageFromDigestURI(
 			"public.ecr.aws/acme/registry@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
 		EncryptionKey:      key,
-		IngressCidrs:       []string{"0.0.0.0/0"}, // public: said explicitly
+		IngressCidrs:       []string{"10.0.0.0/8"}, // internal load balancer, the corporate network only
 		CertificateArn:     "arn:aws:acm:us-east-1:123456789012:certificate/registry",
 		HealthCheckCommand: []string{"CMD", "/registry", "-healthcheck"},
 		Environment:        map[string]string{"REGISTRY_ADDR": "0.0.0.0:8080", "REGISTRY_PRODUCTION": "true"},
 		Secrets: []fargateservice.ContainerSecret{
-			{EnvName: "JWT_SECRET", Secret: jwt, JSONKey: jwtsecret.FieldSecret},
+			{EnvName: "JWT_SECRET", Secret: jwt, JSONKey: jwt.Field()},
 		},
 	})
 	// The task role starts empty; the stack grants what the application needs.

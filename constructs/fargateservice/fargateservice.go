@@ -25,8 +25,9 @@
 //     named secrets, nothing else; the task role has no permissions until the caller grants
 //     some through the other constructs' Grant methods on TaskRole().
 //
-//   - Load balancer: invalid header fields dropped, strictest desync mitigation, deletion
-//     protection, HTTPS (TLS 1.2/1.3 policy) with an HTTP->HTTPS redirect when a
+//   - Load balancer: internal by default (in the private subnets; InternetFacing puts it in
+//     the public ones), invalid header fields dropped, strictest desync mitigation,
+//     deletion protection, HTTPS (TLS 1.2/1.3 policy) with an HTTP->HTTPS redirect when a
 //     certificate is given; plain HTTP only with AllowPlainHTTP. A WAF web ACL with a
 //     per-IP rate limit guards it.
 //
@@ -34,26 +35,25 @@
 //     propagated, target-tracking auto scaling on CPU and on requests per target, and
 //     alarms on p95 latency, 5xx rate and running task count.
 //
-//     svc := fargateservice.New(stack, "Registry", &fargateservice.Props{
-//     Image:              image,
-//     EncryptionKey:      key,
-//     IngressCidrs:       []string{"0.0.0.0/0"},
-//     CertificateArn:     certArn,
-//     HealthCheckCommand: []string{"CMD", "/registry", "-healthcheck"},
-//     Secrets: []fargateservice.ContainerSecret{{EnvName: "JWT_SECRET", Secret: jwt, JSONKey: "jwt_secret"}},
-//     })
-//     bucket.GrantReadWrite(svc.TaskRole(), "packages/")
+// An internal service that only the corporate network reaches, its task role granted
+// what the application uses:
+//
+//	svc := fargateservice.New(stack, "Registry", &fargateservice.Props{
+//		Image:              image, // e.g. a containerimage.Image
+//		EncryptionKey:      key,
+//		IngressCidrs:       []string{"10.0.0.0/8"},
+//		CertificateArn:     certArn,
+//		HealthCheckCommand: []string{"CMD", "/registry", "-healthcheck"},
+//		Secrets: []fargateservice.ContainerSecret{
+//			{EnvName: "JWT_SECRET", Secret: jwt, JSONKey: jwt.Field()},
+//		},
+//	})
+//	bucket.GrantReadWrite(svc.TaskRole(), "packages/")
 package fargateservice
 
 import (
-	"encoding/json"
-	"fmt"
-	"sort"
-	"strings"
-
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/appautoscalingpolicy"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/appautoscalingtarget"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/cloudwatchloggroup"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/cloudwatchmetricalarm"
@@ -62,16 +62,16 @@ import (
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/ecstaskdefinition"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/lb"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/lblistener"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/lbtargetgroup"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/wafv2webacl"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/wafv2webaclassociation"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
 	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/iampolicy"
 	"github.com/acme/module-registry/constructs/internal/awsenv"
+	"github.com/acme/module-registry/constructs/internal/defaults"
 	"github.com/acme/module-registry/constructs/internal/validation"
+	"github.com/acme/module-registry/constructs/removal"
 )
 
 // Defaults.
@@ -132,7 +132,7 @@ type ExistingVpc struct {
 	// VpcID is the VPC's id. Required.
 	VpcID string
 	// PublicSubnetIDs hold an internet-facing load balancer; at least two, in different
-	// availability zones. Required unless Props.Internal.
+	// availability zones. Required with Props.InternetFacing.
 	PublicSubnetIDs []string
 	// PrivateSubnetIDs hold the tasks (and an internal load balancer); at least two.
 	// Required.
@@ -173,9 +173,9 @@ type Props struct {
 	// IngressCidrs may reach the load balancer on 80 and 443 (IPv4 or IPv6 CIDRs).
 	// Required: say "0.0.0.0/0" explicitly for a public service.
 	IngressCidrs []string
-	// Internal makes the load balancer internal, in the private subnets. Default: false
-	// (internet-facing, in the public subnets).
-	Internal bool
+	// InternetFacing puts the load balancer in the public subnets with a public address.
+	// Default: false (an internal load balancer in the private subnets).
+	InternetFacing bool
 	// CertificateArn is the ACM certificate of the HTTPS listener; port 80 then only
 	// redirects to HTTPS. Default: "" (then AllowPlainHTTP must be set).
 	CertificateArn string
@@ -185,9 +185,10 @@ type Props struct {
 	// AllowPlainHTTP forwards plain HTTP on port 80 to the service when there is no
 	// certificate. For local and test stacks only. Default: false.
 	AllowPlainHTTP bool
-	// DisableDeletionProtection lets destroy delete the load balancer. For local and test
-	// stacks only. Default: false (protected).
-	DisableDeletionProtection bool
+	// RemovalPolicy removal.Destroy turns the load balancer's deletion protection off, so
+	// destroy can delete it; for local and test stacks. Default: removal.Retain
+	// (protected).
+	RemovalPolicy removal.Policy
 
 	// ContainerName names the container. Default: "app".
 	ContainerName string
@@ -294,57 +295,7 @@ func New(scope constructs.Construct, id string, props *Props) *Service {
 
 	s.net = newNetwork(s, env, p)
 
-	// Log group, encrypted with the project key; its ARN is built from strings so the
-	// key policy (which the log group depends on) can name it.
-	logGroupName := LogGroupNamePrefix + p.Name
-	s.logGroupArn = "arn:" + *env.Partition + ":logs:" + *env.Region + ":" + *env.AccountID + ":log-group:" + logGroupName
-	var keyArn *string
-	var dependsOnKey []cdktf.ITerraformDependable
-	if p.EncryptionKey != nil {
-		keyArn = p.EncryptionKey.KeyArn()
-		// CloudWatch Logs' principal is regional; the log group ARN in the encryption
-		// context ties the statement to this one group.
-		p.EncryptionKey.AllowServiceUse(encryptionkey.ServiceUse{
-			Sid:     "CloudWatchLogsUse" + sidSuffix(p.Name),
-			Service: "logs." + *env.Region + ".amazonaws.com",
-			Actions: []string{"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"},
-			Conditions: []iampolicy.Condition{
-				{Test: "ArnEquals", Variable: "kms:EncryptionContext:aws:logs:arn", Values: []string{s.logGroupArn}},
-			},
-		})
-		dependsOnKey = append(dependsOnKey, p.EncryptionKey.Resource())
-	}
-	s.logGroup = cloudwatchloggroup.NewCloudwatchLogGroup(s, jsii.String("LogGroup"), &cloudwatchloggroup.CloudwatchLogGroupConfig{
-		Name:            jsii.String(logGroupName),
-		RetentionInDays: jsii.Number(float64(p.LogRetentionDays)),
-		KmsKeyId:        keyArn,
-		DependsOn:       &dependsOnKey,
-	})
-
-	s.createRoles(env)
-
-	s.cluster = ecscluster.NewEcsCluster(s, jsii.String("Cluster"), &ecscluster.EcsClusterConfig{
-		Name: jsii.String(p.Name),
-		Setting: []*ecscluster.EcsClusterSetting{{
-			Name: jsii.String("containerInsights"), Value: jsii.String("enabled"),
-		}},
-	})
-
-	s.taskDef = ecstaskdefinition.NewEcsTaskDefinition(s, jsii.String("TaskDefinition"), &ecstaskdefinition.EcsTaskDefinitionConfig{
-		Family:                  jsii.String(p.Name),
-		RequiresCompatibilities: jsii.Strings("FARGATE"),
-		NetworkMode:             jsii.String("awsvpc"),
-		Cpu:                     jsii.String(fmt.Sprint(p.CPU)),
-		Memory:                  jsii.String(fmt.Sprint(p.MemoryMiB)),
-		ExecutionRoleArn:        s.executionRole.Arn(),
-		TaskRoleArn:             s.taskRole.Arn(),
-		ContainerDefinitions:    jsii.String(s.containerDefinitions(env)),
-		RuntimePlatform: &ecstaskdefinition.EcsTaskDefinitionRuntimePlatform{
-			OperatingSystemFamily: jsii.String("LINUX"),
-			CpuArchitecture:       jsii.String(p.CPUArchitecture),
-		},
-	})
-
+	s.createTask(env)
 	listeners := s.createLoadBalancer()
 
 	dependsOn := listeners
@@ -388,45 +339,27 @@ func New(scope constructs.Construct, id string, props *Props) *Service {
 }
 
 func withDefaults(props *Props) Props {
-	p := Props{}
-	if props != nil {
-		p = *props
-	}
-	def := func(v *string, d string) {
-		if *v == "" {
-			*v = d
-		}
-	}
-	defInt := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	defFloat := func(v *float64, d float64) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	def(&p.Name, DefaultName)
-	def(&p.VpcCidr, DefaultVpcCidr)
-	def(&p.SslPolicy, DefaultSslPolicy)
-	def(&p.ContainerName, DefaultContainerName)
-	def(&p.User, DefaultUser)
-	def(&p.CPUArchitecture, DefaultCPUArchitecture)
-	def(&p.HealthCheckPath, DefaultHealthCheckPath)
-	defInt(&p.ContainerPort, DefaultContainerPort)
-	defInt(&p.CPU, DefaultCPU)
-	defInt(&p.MemoryMiB, DefaultMemoryMiB)
-	defInt(&p.LogRetentionDays, DefaultLogRetentionDays)
-	defInt(&p.DesiredCount, DefaultDesiredCount)
-	defInt(&p.MinCapacity, p.DesiredCount)
-	defInt(&p.MaxCapacity, 2*p.MinCapacity)
-	defInt(&p.MinRunningTasks, p.MinCapacity)
-	defInt(&p.RateLimitPer5Minutes, DefaultRateLimitPer5Minutes)
-	defFloat(&p.CPUTargetPercent, DefaultCPUTargetPercent)
-	defFloat(&p.RequestsPerTarget, DefaultRequestsPerTarget)
-	defFloat(&p.LatencyP95Seconds, DefaultLatencyP95Seconds)
-	defFloat(&p.Error5xxRatePercent, DefaultError5xxRatePercent)
+	p := defaults.Copy(props)
+	defaults.Set(&p.Name, DefaultName)
+	defaults.Set(&p.VpcCidr, DefaultVpcCidr)
+	defaults.Set(&p.SslPolicy, DefaultSslPolicy)
+	defaults.Set(&p.ContainerName, DefaultContainerName)
+	defaults.Set(&p.User, DefaultUser)
+	defaults.Set(&p.CPUArchitecture, DefaultCPUArchitecture)
+	defaults.Set(&p.HealthCheckPath, DefaultHealthCheckPath)
+	defaults.Set(&p.ContainerPort, DefaultContainerPort)
+	defaults.Set(&p.CPU, DefaultCPU)
+	defaults.Set(&p.MemoryMiB, DefaultMemoryMiB)
+	defaults.Set(&p.LogRetentionDays, DefaultLogRetentionDays)
+	defaults.Set(&p.DesiredCount, DefaultDesiredCount)
+	defaults.Set(&p.MinCapacity, p.DesiredCount)
+	defaults.Set(&p.MaxCapacity, 2*p.MinCapacity)
+	defaults.Set(&p.MinRunningTasks, p.MinCapacity)
+	defaults.Set(&p.RateLimitPer5Minutes, DefaultRateLimitPer5Minutes)
+	defaults.Set(&p.CPUTargetPercent, DefaultCPUTargetPercent)
+	defaults.Set(&p.RequestsPerTarget, DefaultRequestsPerTarget)
+	defaults.Set(&p.LatencyP95Seconds, DefaultLatencyP95Seconds)
+	defaults.Set(&p.Error5xxRatePercent, DefaultError5xxRatePercent)
 	if p.ExistingVpc != nil && len(p.ExistingVpc.TaskEgressCidrs) == 0 {
 		v := *p.ExistingVpc
 		v.TaskEgressCidrs = []string{"0.0.0.0/0"}
@@ -434,358 +367,6 @@ func withDefaults(props *Props) Props {
 	}
 	return p
 }
-
-// Execution-role statement ids.
-const (
-	WriteLogsSid = "WriteContainerLogs"
-)
-
-func (s *Service) createRoles(env awsenv.Env) {
-	p := s.props
-	sameAccount := iampolicy.StringEquals("aws:SourceAccount", *env.AccountID)
-	execTrust := iampolicy.NewDocument(s, "ExecutionRoleTrust", iampolicy.Statement{
-		Sid:        "EcsTasksAssumeInThisAccount",
-		Principals: []iampolicy.Principal{iampolicy.ServicePrincipal("ecs-tasks.amazonaws.com")},
-		Actions:    []string{"sts:AssumeRole"},
-		Conditions: []iampolicy.Condition{sameAccount},
-	})
-	s.executionRole = iamrole.NewIamRole(s, jsii.String("ExecutionRole"), &iamrole.IamRoleConfig{
-		Name:             jsii.String(p.Name + "-execution"),
-		Description:      jsii.String("Lets ECS pull the image, write logs and read secrets for service " + p.Name),
-		AssumeRolePolicy: execTrust.JSON(),
-	})
-	taskTrust := iampolicy.NewDocument(s, "TaskRoleTrust", iampolicy.Statement{
-		Sid:        "EcsTasksOfThisAccountAssume",
-		Principals: []iampolicy.Principal{iampolicy.ServicePrincipal("ecs-tasks.amazonaws.com")},
-		Actions:    []string{"sts:AssumeRole"},
-		Conditions: []iampolicy.Condition{
-			sameAccount,
-			iampolicy.ArnLike("aws:SourceArn", "arn:"+*env.Partition+":ecs:"+*env.Region+":"+*env.AccountID+":*"),
-		},
-	})
-	s.taskRole = iamrole.NewIamRole(s, jsii.String("TaskRole"), &iamrole.IamRoleConfig{
-		Name:             jsii.String(p.Name + "-task"),
-		Description:      jsii.String("Permissions of the containers of service " + p.Name + "; granted by the stack"),
-		AssumeRolePolicy: taskTrust.JSON(),
-	})
-
-	if p.Image != nil {
-		p.Image.GrantPull(s.executionRole)
-	}
-	iampolicy.Grant(s, "ContainerLogs", s.executionRole, iampolicy.Statement{
-		Sid:       WriteLogsSid,
-		Actions:   []string{"logs:CreateLogStream", "logs:PutLogEvents"},
-		Resources: []string{s.logGroupArn + ":log-stream:*"},
-	})
-	for _, cs := range p.Secrets {
-		if cs.Secret != nil {
-			cs.Secret.GrantRead(s.executionRole)
-		}
-	}
-}
-
-// containerDefinitions renders the one container as ECS's JSON. Tokens (image URI,
-// secret ARNs, region) stay "${...}" references inside the string for Terraform.
-func (s *Service) containerDefinitions(env awsenv.Env) string {
-	p := s.props
-	type kv struct {
-		Name  string `json:"name"`
-		Value string `json:"value"`
-	}
-	type secret struct {
-		Name      string `json:"name"`
-		ValueFrom string `json:"valueFrom"`
-	}
-	envNames := make([]string, 0, len(p.Environment))
-	for k := range p.Environment {
-		envNames = append(envNames, k)
-	}
-	sort.Strings(envNames)
-	environment := make([]kv, 0, len(envNames))
-	for _, k := range envNames {
-		environment = append(environment, kv{k, p.Environment[k]})
-	}
-	secrets := make([]secret, 0, len(p.Secrets))
-	for _, cs := range p.Secrets {
-		if cs.Secret == nil {
-			continue
-		}
-		secrets = append(secrets, secret{cs.EnvName, SecretValueFrom(*cs.Secret.SecretArn(), cs.JSONKey)})
-	}
-	image := ""
-	if p.Image != nil && p.Image.ImageURI() != nil {
-		image = *p.Image.ImageURI()
-	}
-	def := map[string]any{
-		"name":                   p.ContainerName,
-		"image":                  image,
-		"essential":              true,
-		"readonlyRootFilesystem": true,
-		"user":                   p.User,
-		"portMappings": []map[string]any{{
-			"containerPort": p.ContainerPort, "hostPort": p.ContainerPort, "protocol": "tcp",
-		}},
-		"environment": environment,
-		"secrets":     secrets,
-		// Fargate allows dropping capabilities (and adding only SYS_PTRACE).
-		"linuxParameters": map[string]any{
-			"capabilities": map[string]any{"drop": []string{"ALL"}},
-		},
-		"healthCheck": map[string]any{
-			"command": p.HealthCheckCommand, "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 10,
-		},
-		"logConfiguration": map[string]any{
-			"logDriver": "awslogs",
-			"options": map[string]string{
-				"awslogs-group":         LogGroupNamePrefix + p.Name,
-				"awslogs-region":        *env.Region,
-				"awslogs-stream-prefix": p.ContainerName,
-			},
-		},
-	}
-	out, err := json.Marshal([]any{def})
-	if err != nil {
-		panic(err) // only strings, numbers and maps: cannot fail
-	}
-	return string(out)
-}
-
-// SecretValueFrom is the ECS valueFrom of a secret's JSON field: "<arn>:<key>::" (the
-// current version), or the ARN alone for the whole secret string.
-func SecretValueFrom(secretArn, jsonKey string) string {
-	if jsonKey == "" {
-		return secretArn
-	}
-	return secretArn + ":" + jsonKey + "::"
-}
-
-func (s *Service) createLoadBalancer() []cdktf.ITerraformDependable {
-	p := s.props
-	subnets := s.net.publicSubnets
-	if p.Internal {
-		subnets = s.net.privateSubnets
-	}
-	s.alb = lb.NewLb(s, jsii.String("LoadBalancer"), &lb.LbConfig{
-		Name:                     jsii.String(p.Name),
-		LoadBalancerType:         jsii.String("application"),
-		Internal:                 jsii.Bool(p.Internal),
-		SecurityGroups:           jsii.Strings(*s.net.albSG.Id()),
-		Subnets:                  jsii.Strings(subnets...),
-		DropInvalidHeaderFields:  jsii.Bool(true),
-		DesyncMitigationMode:     jsii.String(DesyncMitigationMode),
-		EnableDeletionProtection: jsii.Bool(!p.DisableDeletionProtection),
-	})
-	s.targetGroup = lbtargetgroup.NewLbTargetGroup(s, jsii.String("TargetGroup"), &lbtargetgroup.LbTargetGroupConfig{
-		Name:                jsii.String(p.Name + "-tg"),
-		Port:                jsii.Number(float64(p.ContainerPort)),
-		Protocol:            jsii.String("HTTP"),
-		TargetType:          jsii.String("ip"),
-		VpcId:               jsii.String(s.net.vpcID),
-		DeregistrationDelay: jsii.String("30"),
-		HealthCheck: &lbtargetgroup.LbTargetGroupHealthCheck{
-			Enabled:            jsii.Bool(true),
-			Path:               jsii.String(p.HealthCheckPath),
-			Protocol:           jsii.String("HTTP"),
-			Port:               jsii.String("traffic-port"),
-			Matcher:            jsii.String("200"),
-			Interval:           jsii.Number(15),
-			Timeout:            jsii.Number(5),
-			HealthyThreshold:   jsii.Number(2),
-			UnhealthyThreshold: jsii.Number(3),
-		},
-	})
-	forward := []*lblistener.LbListenerDefaultAction{{Type: jsii.String("forward"), TargetGroupArn: s.targetGroup.Arn()}}
-	var out []cdktf.ITerraformDependable
-	switch {
-	case p.CertificateArn != "":
-		https := lblistener.NewLbListener(s, jsii.String("HttpsListener"), &lblistener.LbListenerConfig{
-			LoadBalancerArn: s.alb.Arn(),
-			Port:            jsii.Number(443),
-			Protocol:        jsii.String("HTTPS"),
-			SslPolicy:       jsii.String(p.SslPolicy),
-			CertificateArn:  jsii.String(p.CertificateArn),
-			DefaultAction:   forward,
-		})
-		redirect := lblistener.NewLbListener(s, jsii.String("HttpRedirectListener"), &lblistener.LbListenerConfig{
-			LoadBalancerArn: s.alb.Arn(),
-			Port:            jsii.Number(80),
-			Protocol:        jsii.String("HTTP"),
-			DefaultAction: []*lblistener.LbListenerDefaultAction{{
-				Type: jsii.String("redirect"),
-				Redirect: &lblistener.LbListenerDefaultActionRedirect{
-					Protocol: jsii.String("HTTPS"), Port: jsii.String("443"), StatusCode: jsii.String("HTTP_301"),
-				},
-			}},
-		})
-		out = append(out, https, redirect)
-	case p.AllowPlainHTTP:
-		out = append(out, lblistener.NewLbListener(s, jsii.String("HttpListener"), &lblistener.LbListenerConfig{
-			LoadBalancerArn: s.alb.Arn(),
-			Port:            jsii.Number(80),
-			Protocol:        jsii.String("HTTP"),
-			DefaultAction:   forward,
-		}))
-	}
-	return out
-}
-
-// scalingResourceID is Application Auto Scaling's id of the service.
-func (s *Service) scalingResourceID() string {
-	return "service/" + *s.cluster.Name() + "/" + *s.service.Name()
-}
-
-func (s *Service) createScaling() {
-	p := s.props
-	s.scaling = appautoscalingtarget.NewAppautoscalingTarget(s, jsii.String("ScalingTarget"), &appautoscalingtarget.AppautoscalingTargetConfig{
-		ServiceNamespace:  jsii.String("ecs"),
-		ResourceId:        jsii.String(s.scalingResourceID()),
-		ScalableDimension: jsii.String("ecs:service:DesiredCount"),
-		MinCapacity:       jsii.Number(float64(p.MinCapacity)),
-		MaxCapacity:       jsii.Number(float64(p.MaxCapacity)),
-	})
-	policy := func(id, suffix string, target float64, spec *appautoscalingpolicy.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification) {
-		appautoscalingpolicy.NewAppautoscalingPolicy(s, jsii.String(id), &appautoscalingpolicy.AppautoscalingPolicyConfig{
-			Name:              jsii.String(p.Name + suffix),
-			PolicyType:        jsii.String("TargetTrackingScaling"),
-			ServiceNamespace:  s.scaling.ServiceNamespace(),
-			ResourceId:        s.scaling.ResourceId(),
-			ScalableDimension: s.scaling.ScalableDimension(),
-			TargetTrackingScalingPolicyConfiguration: &appautoscalingpolicy.AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration{
-				TargetValue:                   jsii.Number(target),
-				PredefinedMetricSpecification: spec,
-				ScaleInCooldown:               jsii.Number(300),
-				ScaleOutCooldown:              jsii.Number(60),
-			},
-		})
-	}
-	policy("CPUScaling", CPUScalingSuffix, p.CPUTargetPercent,
-		&appautoscalingpolicy.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification{
-			PredefinedMetricType: jsii.String("ECSServiceAverageCPUUtilization"),
-		})
-	policy("RequestScaling", RequestScalingSuffix, p.RequestsPerTarget,
-		&appautoscalingpolicy.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification{
-			PredefinedMetricType: jsii.String("ALBRequestCountPerTarget"),
-			ResourceLabel:        jsii.String(*s.alb.ArnSuffix() + "/" + *s.targetGroup.ArnSuffix()),
-		})
-}
-
-func (s *Service) createAlarms() {
-	p := s.props
-	var actions *[]*string
-	if len(p.AlarmTopicArns) > 0 {
-		actions = jsii.Strings(p.AlarmTopicArns...)
-	}
-	lbDim := &map[string]*string{"LoadBalancer": s.alb.ArnSuffix()}
-	s.alarms[LatencyAlarmSuffix] = cloudwatchmetricalarm.NewCloudwatchMetricAlarm(s, jsii.String("LatencyAlarm"), &cloudwatchmetricalarm.CloudwatchMetricAlarmConfig{
-		AlarmName:          jsii.String(p.Name + LatencyAlarmSuffix),
-		AlarmDescription:   jsii.String(fmt.Sprintf("p95 target response time of %s above %gs", p.Name, p.LatencyP95Seconds)),
-		Namespace:          jsii.String("AWS/ApplicationELB"),
-		MetricName:         jsii.String("TargetResponseTime"),
-		ExtendedStatistic:  jsii.String("p95"),
-		Dimensions:         lbDim,
-		Period:             jsii.Number(60),
-		EvaluationPeriods:  jsii.Number(5),
-		DatapointsToAlarm:  jsii.Number(3),
-		Threshold:          jsii.Number(p.LatencyP95Seconds),
-		ComparisonOperator: jsii.String("GreaterThanThreshold"),
-		TreatMissingData:   jsii.String("notBreaching"),
-		AlarmActions:       actions,
-		OkActions:          actions,
-	})
-	metric := func(id, name string) *cloudwatchmetricalarm.CloudwatchMetricAlarmMetricQuery {
-		return &cloudwatchmetricalarm.CloudwatchMetricAlarmMetricQuery{
-			Id: jsii.String(id),
-			Metric: &cloudwatchmetricalarm.CloudwatchMetricAlarmMetricQueryMetric{
-				Namespace: jsii.String("AWS/ApplicationELB"), MetricName: jsii.String(name),
-				Dimensions: lbDim, Stat: jsii.String("Sum"), Period: jsii.Number(60),
-			},
-			ReturnData: jsii.Bool(false),
-		}
-	}
-	s.alarms[ErrorRateAlarmSuffix] = cloudwatchmetricalarm.NewCloudwatchMetricAlarm(s, jsii.String("ErrorRateAlarm"), &cloudwatchmetricalarm.CloudwatchMetricAlarmConfig{
-		AlarmName:        jsii.String(p.Name + ErrorRateAlarmSuffix),
-		AlarmDescription: jsii.String(fmt.Sprintf("5xx responses of %s above %g%% of requests", p.Name, p.Error5xxRatePercent)),
-		MetricQuery: []*cloudwatchmetricalarm.CloudwatchMetricAlarmMetricQuery{
-			metric("target5xx", "HTTPCode_Target_5XX_Count"),
-			metric("elb5xx", "HTTPCode_ELB_5XX_Count"),
-			metric("requests", "RequestCount"),
-			{
-				Id:         jsii.String("errorRate"),
-				Label:      jsii.String("5xx rate (%)"),
-				Expression: jsii.String(ErrorRateExpression),
-				ReturnData: jsii.Bool(true),
-			},
-		},
-		EvaluationPeriods:  jsii.Number(5),
-		DatapointsToAlarm:  jsii.Number(3),
-		Threshold:          jsii.Number(p.Error5xxRatePercent),
-		ComparisonOperator: jsii.String("GreaterThanThreshold"),
-		TreatMissingData:   jsii.String("notBreaching"),
-		AlarmActions:       actions,
-		OkActions:          actions,
-	})
-	s.alarms[RunningTaskAlarmSuffix] = cloudwatchmetricalarm.NewCloudwatchMetricAlarm(s, jsii.String("RunningTaskAlarm"), &cloudwatchmetricalarm.CloudwatchMetricAlarmConfig{
-		AlarmName:        jsii.String(p.Name + RunningTaskAlarmSuffix),
-		AlarmDescription: jsii.String(fmt.Sprintf("fewer than %d tasks of %s running", p.MinRunningTasks, p.Name)),
-		Namespace:        jsii.String("ECS/ContainerInsights"),
-		MetricName:       jsii.String("RunningTaskCount"),
-		Statistic:        jsii.String("Minimum"),
-		Dimensions: &map[string]*string{
-			"ClusterName": s.cluster.Name(),
-			"ServiceName": s.service.Name(),
-		},
-		Period:             jsii.Number(60),
-		EvaluationPeriods:  jsii.Number(3),
-		Threshold:          jsii.Number(float64(p.MinRunningTasks)),
-		ComparisonOperator: jsii.String("LessThanThreshold"),
-		// No data from Container Insights means no tasks reporting.
-		TreatMissingData: jsii.String("breaching"),
-		AlarmActions:     actions,
-		OkActions:        actions,
-	})
-}
-
-// ErrorRateExpression is the 5xx alarm's metric math: target and load-balancer 5xx
-// responses as a percentage of requests (0 when there are no requests).
-const ErrorRateExpression = "IF(requests > 0, 100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests, 0)"
-
-func (s *Service) createWebACL() {
-	p := s.props
-	visibility := func(metric string) map[string]any {
-		return map[string]any{"cloudwatch_metrics_enabled": true, "metric_name": metric, "sampled_requests_enabled": true}
-	}
-	s.webACL = wafv2webacl.NewWafv2WebAcl(s, jsii.String("WebAcl"), &wafv2webacl.Wafv2WebAclConfig{
-		Name:          jsii.String(p.Name + "-waf"),
-		Description:   jsii.String("Rate limit per client IP in front of " + p.Name),
-		Scope:         jsii.String("REGIONAL"),
-		DefaultAction: &wafv2webacl.Wafv2WebAclDefaultAction{Allow: &wafv2webacl.Wafv2WebAclDefaultActionAllow{}},
-		VisibilityConfig: &wafv2webacl.Wafv2WebAclVisibilityConfig{
-			CloudwatchMetricsEnabled: jsii.Bool(true),
-			MetricName:               jsii.String(metricName(p.Name + "-waf")),
-			SampledRequestsEnabled:   jsii.Bool(true),
-		},
-	})
-	// The rule's statement is a deeply nested union the bindings leave untyped; the
-	// override writes it in the provider's own schema.
-	s.webACL.AddOverride(jsii.String("rule"), []map[string]any{{
-		"name":     RateLimitRuleName,
-		"priority": 0,
-		"action":   map[string]any{"block": map[string]any{}},
-		"statement": map[string]any{
-			"rate_based_statement": map[string]any{
-				"limit":              p.RateLimitPer5Minutes,
-				"aggregate_key_type": "IP",
-			},
-		},
-		"visibility_config": visibility(metricName(p.Name + "-" + RateLimitRuleName)),
-	}})
-	wafv2webaclassociation.NewWafv2WebAclAssociation(s, jsii.String("WebAclAssociation"), &wafv2webaclassociation.Wafv2WebAclAssociationConfigA{
-		ResourceArn: s.alb.Arn(),
-		WebAclArn:   s.webACL.Arn(),
-	})
-}
-
-func metricName(name string) string { return strings.ReplaceAll(name, "-", "_") }
 
 // ServiceURL is "https://<load balancer DNS name>" with a certificate, else "http://...".
 func (s *Service) ServiceURL() *string {

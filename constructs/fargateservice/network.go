@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
 	"github.com/acme/module-registry/constructs/internal/awsenv"
+	"github.com/acme/module-registry/constructs/internal/validation"
 )
 
 // network is the VPC part of a Service: subnets, endpoints and the security groups.
@@ -225,7 +226,7 @@ func setCidr(v4, v6 **string, cidr string) {
 }
 
 // endpointID turns "ecr.api" into "EcrApi".
-func endpointID(svc string) string { return sidSuffix(svc) }
+func endpointID(svc string) string { return validation.PascalCase(svc) }
 
 // interfaceEndpointServices are the defaults plus the valid extras; invalid or repeated
 // extras are reported by validation and left out here.

@@ -11,7 +11,7 @@ import (
 )
 
 // RetentionDays are the values CloudWatch Logs accepts for a log group's retention.
-var RetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+var RetentionDays = validation.LogRetentionDays
 
 // FargateMemoryMiB lists, per CPU value, the memory sizes Fargate accepts.
 var FargateMemoryMiB = map[int][]int{
@@ -34,7 +34,6 @@ func steps(from, to, step int) []int {
 
 var (
 	namePattern      = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,26}[a-z0-9])?$`)
-	envNamePattern   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	servicePattern   = regexp.MustCompile(`^[a-z0-9-]+(\.[a-z0-9-]+)*$`)
 	certArnPattern   = regexp.MustCompile(`^arn:aws[a-z-]*:(acm|iam):[a-z0-9-]*:[0-9]{12}:(certificate|server-certificate)/.+$`)
 	topicArnPattern  = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`)
@@ -42,7 +41,6 @@ var (
 	subnetIDPattern  = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
 	userPattern      = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$`)
 	sslPolicyPattern = regexp.MustCompile(`^ELBSecurityPolicy-(TLS13-1-[23]-|TLS-1-2-|FS-1-2-)`)
-	nonAlnum         = regexp.MustCompile(`[^A-Za-z0-9]+`)
 )
 
 // checkProps records one violation per invalid prop. Resource references (tokens) are
@@ -64,6 +62,7 @@ func (s *Service) checkProps() {
 	if p.EncryptionKey == nil {
 		e.Addf("EncryptionKey", "is required: the container log group is encrypted with the project key, whose policy the service extends")
 	}
+	e.CheckRemovalPolicy(p.RemovalPolicy)
 	s.checkNetwork(e)
 	s.checkListeners(e)
 	s.checkContainer(e)
@@ -77,7 +76,7 @@ func (s *Service) checkNetwork(e *validation.Errors) {
 			e.Addf("ExistingVpc.VpcID", "%q is not a VPC id (vpc-...)", v.VpcID)
 		}
 		checkSubnets(e, "ExistingVpc.PrivateSubnetIDs", v.PrivateSubnetIDs, true)
-		checkSubnets(e, "ExistingVpc.PublicSubnetIDs", v.PublicSubnetIDs, !p.Internal)
+		checkSubnets(e, "ExistingVpc.PublicSubnetIDs", v.PublicSubnetIDs, p.InternetFacing)
 		for i, c := range v.TaskEgressCidrs {
 			checkCidr(e, fmt.Sprintf("ExistingVpc.TaskEgressCidrs[%d]", i), c)
 		}
@@ -176,14 +175,14 @@ func (s *Service) checkContainer(e *validation.Errors) {
 	}
 	seen := map[string]string{}
 	for k := range p.Environment {
-		if !envNamePattern.MatchString(k) {
+		if !validation.IsEnvVarName(k) {
 			e.Addf("Environment", "%q is not a valid variable name (letters, digits, _; not starting with a digit)", k)
 		}
 		seen[k] = "Environment"
 	}
 	for i, cs := range p.Secrets {
 		prop := fmt.Sprintf("Secrets[%d]", i)
-		if !envNamePattern.MatchString(cs.EnvName) {
+		if !validation.IsEnvVarName(cs.EnvName) {
 			e.Addf(prop+".EnvName", "%q is not a valid variable name (letters, digits, _; not starting with a digit)", cs.EnvName)
 		} else if where, dup := seen[cs.EnvName]; dup {
 			e.Addf(prop+".EnvName", "%q is already set by %s", cs.EnvName, where)
@@ -196,9 +195,7 @@ func (s *Service) checkContainer(e *validation.Errors) {
 			e.Addf(prop+".JSONKey", "%q must not contain ':' (it separates the parts of valueFrom)", cs.JSONKey)
 		}
 	}
-	if !slices.Contains(RetentionDays, p.LogRetentionDays) {
-		e.Addf("LogRetentionDays", "%d is not a retention CloudWatch Logs accepts; use one of %v", p.LogRetentionDays, RetentionDays)
-	}
+	e.CheckLogRetention("LogRetentionDays", p.LogRetentionDays)
 }
 
 func stepOf(cpu int, mem []int) int {
@@ -250,18 +247,6 @@ func (s *Service) checkScaling(e *validation.Errors) {
 	if p.RateLimitPer5Minutes < 10 || p.RateLimitPer5Minutes > 2_000_000_000 {
 		e.Addf("RateLimitPer5Minutes", "must be between 10 and 2000000000, got %d", p.RateLimitPer5Minutes)
 	}
-}
-
-// sidSuffix turns a name into letters and digits for statement and construct ids:
-// "acme-registry" -> "AcmeRegistry".
-func sidSuffix(name string) string {
-	var b strings.Builder
-	for _, part := range nonAlnum.Split(name, -1) {
-		if part != "" {
-			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
-		}
-	}
-	return b.String()
 }
 
 func validExtraEndpoint(svc string) bool {

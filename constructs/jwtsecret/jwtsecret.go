@@ -53,8 +53,6 @@ package jwtsecret
 
 import (
 	"fmt"
-	"hash/fnv"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,23 +60,26 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/secretsmanagersecret"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/secretsmanagersecretversion"
 
 	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/iampolicy"
+	"github.com/acme/module-registry/constructs/internal/defaults"
+	"github.com/acme/module-registry/constructs/internal/gensecret"
 	"github.com/acme/module-registry/constructs/internal/validation"
 	"github.com/acme/module-registry/constructs/internal/writeonly"
+	"github.com/acme/module-registry/constructs/removal"
+	"github.com/acme/module-registry/runtime/contract"
 )
 
 // Defaults from the security guide.
 const (
-	DefaultSecretName         = "acme-jwt-secret"
+	DefaultSecretName         = contract.DefaultJWTSecretName
 	DefaultDescription        = "JWT signing secret for the ACME module registry"
 	DefaultAlgorithm          = "HS256"
 	DefaultExpirationHours    = 10
 	DefaultMaxUses            = 1000
 	DefaultSecretLength       = 64
-	DefaultRecoveryWindowDays = 7
+	DefaultRecoveryWindowDays = gensecret.DefaultRecoveryWindowDays
 )
 
 // Limits.
@@ -87,7 +88,7 @@ const (
 	// and digits carry about 381 bits, well above the 256 bits HS256 needs.
 	MinSecretLength = 64
 	// MaxSecretLength is the longest password Secrets Manager's GetRandomPassword makes.
-	MaxSecretLength = 4096
+	MaxSecretLength = gensecret.MaxLength
 )
 
 // Toolchain the write-only/ephemeral mechanism needs; New sets both on the stack.
@@ -102,10 +103,10 @@ var Algorithms = []string{"HS256", "HS384", "HS512"}
 
 // JSON field names of the secret value, as the runtime reads them.
 const (
-	FieldSecret          = "jwt_secret"
-	FieldAlgorithm       = "jwt_algorithm"
-	FieldExpirationHours = "jwt_expiration_hours"
-	FieldMaxUses         = "jwt_max_uses"
+	FieldSecret          = contract.JWTFieldSecret
+	FieldAlgorithm       = contract.JWTFieldAlgorithm
+	FieldExpirationHours = contract.JWTFieldExpirationHours
+	FieldMaxUses         = contract.JWTFieldMaxUses
 )
 
 // Props configures a Secret. The zero value (plus EncryptionKey) is the secure default.
@@ -114,7 +115,8 @@ type Props struct {
 	EncryptionKey encryptionkey.IKey
 	// SecretName names the secret. Default: "acme-jwt-secret".
 	SecretName string
-	// Description of the secret. Default: "JWT signing secret for the ACME module registry".
+	// Description of the secret, at most 2048 characters. Default: "JWT signing secret
+	// for the ACME module registry".
 	Description string
 	// Algorithm is jwt_algorithm, one of HS256, HS384, HS512. Default: "HS256".
 	Algorithm string
@@ -125,13 +127,13 @@ type Props struct {
 	// SecretLength is the length of jwt_secret in characters (letters and digits),
 	// 64-4096. Default: 64.
 	SecretLength int
-	// RecoveryWindowDays is how long a deleted secret stays recoverable, 7-30.
-	// Default: 7.
+	// RecoveryWindowDays is how long a deleted secret stays recoverable, 7-30; not with
+	// RemovalPolicy removal.Destroy. Default: 7.
 	RecoveryWindowDays int
-	// ForceDeleteWithoutRecovery deletes the secret at once on destroy (a recovery window
-	// of 0), so a test or local stack can be redeployed under the same name right away.
-	// Default: false. Must not be combined with RecoveryWindowDays.
-	ForceDeleteWithoutRecovery bool
+	// RemovalPolicy removal.Destroy deletes the secret at once on destroy (no recovery
+	// window), so a test or local stack can be redeployed under the same name right
+	// away. Default: removal.Retain.
+	RemovalPolicy removal.Policy
 	// Generation, when changed, makes the next apply write a freshly generated value as
 	// a new version (an alternative to the rotation command). At least 1. Default: 1.
 	Generation int
@@ -140,73 +142,33 @@ type Props struct {
 // Secret is the JWT signing secret and the version Terraform writes at deploy time.
 type Secret struct {
 	constructs.Construct
-	props   Props
-	secret  secretsmanagersecret.SecretsmanagerSecret
-	version secretsmanagersecretversion.SecretsmanagerSecretVersion
-	grants  int
-	errs    validation.Errors
+	props Props
+	core  *gensecret.Core
 }
 
 // New creates the secret and its generated value under scope. It also sets the stack's
 // AWS provider constraint to RequiredAWSProvider and required_version to
 // RequiredTerraform (see the package doc).
 func New(scope constructs.Construct, id string, props *Props) *Secret {
-	p := Props{}
-	if props != nil {
-		p = *props
-	}
-	if p.SecretName == "" {
-		p.SecretName = DefaultSecretName
-	}
-	if p.Description == "" {
-		p.Description = DefaultDescription
-	}
-	if p.Algorithm == "" {
-		p.Algorithm = DefaultAlgorithm
-	}
-	if p.ExpirationHours == 0 {
-		p.ExpirationHours = DefaultExpirationHours
-	}
-	if p.MaxUses == 0 {
-		p.MaxUses = DefaultMaxUses
-	}
-	if p.SecretLength == 0 {
-		p.SecretLength = DefaultSecretLength
-	}
-	if p.Generation == 0 {
-		p.Generation = 1
-	}
-	recovery := p.RecoveryWindowDays
-	if recovery == 0 && !p.ForceDeleteWithoutRecovery {
-		recovery = DefaultRecoveryWindowDays
-	}
+	p := defaults.Copy(props)
+	defaults.Set(&p.Algorithm, DefaultAlgorithm)
+	defaults.Set(&p.ExpirationHours, DefaultExpirationHours)
+	defaults.Set(&p.MaxUses, DefaultMaxUses)
+	defaults.Set(&p.SecretLength, DefaultSecretLength)
 	s := &Secret{props: p}
 	constructs.NewConstruct_Override(s, scope, jsii.String(id))
-	validation.Register(s, s.validate)
-
-	cfg := &secretsmanagersecret.SecretsmanagerSecretConfig{
-		Name:                 jsii.String(p.SecretName),
-		Description:          jsii.String(p.Description),
-		RecoveryWindowInDays: jsii.Number(float64(recovery)),
-	}
-	if p.EncryptionKey != nil {
-		cfg.KmsKeyId = p.EncryptionKey.KeyArn()
-	}
-	// No key-policy statement for Secrets Manager: it has no service principal use of the
-	// key. It calls KMS on behalf of whoever reads or writes the secret, with that
-	// caller's permissions, so IAM grants scoped by kms:ViaService (GrantRead,
-	// GrantRotate) are enough, and the key policy's root delegation lets them take effect.
-	s.secret = secretsmanagersecret.NewSecretsmanagerSecret(s, jsii.String("Secret"), cfg)
-
-	s.version = secretsmanagersecretversion.NewSecretsmanagerSecretVersion(s, jsii.String("Version"),
-		&secretsmanagersecretversion.SecretsmanagerSecretVersionConfig{
-			SecretId:              s.secret.Id(),
-			SecretStringWoVersion: jsii.Number(float64(valueVersion(p))),
-		})
-	// The value is assembled by Terraform's jsonencode: only the reference to the ephemeral
-	// result is in the synthesized JSON, never the characters themselves.
-	password := writeonly.RandomPassword(s.version, FieldSecret, p.SecretLength)
-	writeonly.SetValue(s.version, valueExpression(password, p))
+	s.core = gensecret.New(s, gensecret.Props{
+		EncryptionKey: p.EncryptionKey, SecretName: p.SecretName, Description: p.Description,
+		RecoveryWindowDays: p.RecoveryWindowDays, RemovalPolicy: p.RemovalPolicy, Generation: p.Generation,
+	}, gensecret.Spec{
+		DefaultSecretName: DefaultSecretName, DefaultDescription: DefaultDescription,
+		Field: FieldSecret, Length: p.SecretLength, LengthProp: "SecretLength", MinLength: MinSecretLength,
+		// The value is assembled by Terraform's jsonencode: only the reference to the
+		// ephemeral result is in the synthesized JSON, never the characters themselves.
+		Value:         func(generated string) string { return valueExpression(generated, p) },
+		VersionInputs: fmt.Sprintf("%s|%d|%d|%d", p.Algorithm, p.ExpirationHours, p.MaxUses, p.SecretLength),
+		Subject:       "JwtSecret",
+	}, s.validate)
 	return s
 }
 
@@ -222,81 +184,36 @@ func valueExpression(passwordRef string, p Props) string {
 		FieldMaxUses, p.MaxUses)
 }
 
-// valueVersion is secret_string_wo_version: a number that changes whenever anything that
-// goes into the write-only value changes, since Terraform cannot compare the value itself.
-func valueVersion(p Props) uint32 {
-	h := fnv.New32a()
-	fmt.Fprintf(h, "%d|%s|%d|%d|%d", p.Generation, p.Algorithm, p.ExpirationHours, p.MaxUses, p.SecretLength)
-	return h.Sum32()
-}
-
 // SecretArn is the secret's ARN.
-func (s *Secret) SecretArn() *string { return s.secret.Arn() }
+func (s *Secret) SecretArn() *string { return s.core.SecretArn() }
 
 // SecretName is the secret's name.
-func (s *Secret) SecretName() *string { return s.secret.Name() }
+func (s *Secret) SecretName() *string { return s.core.SecretName() }
 
 // VersionID is the id of the version Terraform wrote.
-func (s *Secret) VersionID() *string { return s.version.VersionId() }
+func (s *Secret) VersionID() *string { return s.core.VersionID() }
+
+// Field is the JSON key holding the generated signing secret, "jwt_secret".
+func (s *Secret) Field() string { return s.core.Field() }
 
 // EncryptionKey is the key the secret is encrypted with.
-func (s *Secret) EncryptionKey() encryptionkey.IKey { return s.props.EncryptionKey }
+func (s *Secret) EncryptionKey() encryptionkey.IKey { return s.core.EncryptionKey() }
 
 // Resource exposes the underlying secretsmanager_secret for escape hatches.
-func (s *Secret) Resource() secretsmanagersecret.SecretsmanagerSecret { return s.secret }
+func (s *Secret) Resource() secretsmanagersecret.SecretsmanagerSecret { return s.core.Resource() }
 
 // GrantRead lets role read the secret's value and metadata (GetSecretValue,
 // DescribeSecret on this secret only) and decrypt it with the key, only through Secrets
 // Manager in this region.
-func (s *Secret) GrantRead(role iampolicy.Role) {
-	if s.grant("Read", role, readActions) && s.props.EncryptionKey != nil {
-		s.props.EncryptionKey.GrantDecrypt(role, "secretsmanager")
-	}
-}
+func (s *Secret) GrantRead(role iampolicy.Role) { s.core.GrantRead(role) }
 
 // GrantRotate lets role do what the rotation command does: read the secret and put a new
 // version (GetSecretValue, DescribeSecret, PutSecretValue on this secret only), with
 // encrypt and decrypt on the key only through Secrets Manager.
-func (s *Secret) GrantRotate(role iampolicy.Role) {
-	if s.grant("Rotate", role, append(append([]string{}, readActions...), "secretsmanager:PutSecretValue")) && s.props.EncryptionKey != nil {
-		s.props.EncryptionKey.GrantEncryptDecrypt(role, "secretsmanager")
-	}
-}
-
-var readActions = []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
-
-func (s *Secret) grant(kind string, role iampolicy.Role, actions []string) bool {
-	s.grants++
-	if role == nil {
-		s.errs.Addf("Grant"+kind, "role is nil")
-		return false
-	}
-	iampolicy.Grant(s, iampolicy.GrantID(kind, role, s.grants), role, iampolicy.Statement{
-		Sid:       kind + "JwtSecret",
-		Actions:   actions,
-		Resources: []string{*s.secret.Arn()},
-	})
-	return true
-}
-
-var (
-	// Secrets Manager names: letters, digits and /_+=.@- up to 512 characters.
-	namePattern = regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]{1,512}$`)
-)
+func (s *Secret) GrantRotate(role iampolicy.Role) { s.core.GrantRotate(role) }
 
 func (s *Secret) validate(e *validation.Errors) {
 	p := s.props
-	if p.EncryptionKey == nil {
-		e.Addf("EncryptionKey", "is required: the secret is encrypted with the project's customer-managed key")
-	}
-	if !validation.IsToken(p.SecretName) {
-		if !namePattern.MatchString(p.SecretName) {
-			e.Addf("SecretName", "%q must be 1-512 letters, digits or /_+=.@- characters", p.SecretName)
-		}
-	}
-	if len(p.Description) > 2048 {
-		e.Addf("Description", "must be at most 2048 characters, got %d", len(p.Description))
-	}
 	if !slices.Contains(Algorithms, p.Algorithm) {
 		e.Addf("Algorithm", "%q is not one of %s", p.Algorithm, strings.Join(Algorithms, ", "))
 	}
@@ -306,17 +223,4 @@ func (s *Secret) validate(e *validation.Errors) {
 	if p.MaxUses < 1 {
 		e.Addf("MaxUses", "must be at least 1, got %d", p.MaxUses)
 	}
-	if p.SecretLength < MinSecretLength || p.SecretLength > MaxSecretLength {
-		e.Addf("SecretLength", "must be between %d and %d characters, got %d", MinSecretLength, MaxSecretLength, p.SecretLength)
-	}
-	switch {
-	case p.ForceDeleteWithoutRecovery && p.RecoveryWindowDays != 0:
-		e.Addf("RecoveryWindowDays", "is %d but ForceDeleteWithoutRecovery is true; set one or the other", p.RecoveryWindowDays)
-	case p.RecoveryWindowDays != 0 && (p.RecoveryWindowDays < 7 || p.RecoveryWindowDays > 30):
-		e.Addf("RecoveryWindowDays", "must be between 7 and 30 days, got %d (use ForceDeleteWithoutRecovery for immediate deletion)", p.RecoveryWindowDays)
-	}
-	if p.Generation < 1 {
-		e.Addf("Generation", "must be at least 1, got %d", p.Generation)
-	}
-	e.Merge(&s.errs)
 }

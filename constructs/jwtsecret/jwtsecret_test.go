@@ -13,6 +13,7 @@ import (
 	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/internal/synthtest"
 	"github.com/acme/module-registry/constructs/jwtsecret"
+	"github.com/acme/module-registry/constructs/removal"
 )
 
 const sharedKeyArn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -115,10 +116,10 @@ func TestPropsOverrideDefaults(t *testing.T) {
 	}
 }
 
-func TestForceDeleteWithoutRecovery(t *testing.T) {
+func TestRemovalPolicyDestroyDeletesWithoutRecovery(t *testing.T) {
 	stack := synthtest.NewStack(t)
 	jwtsecret.New(stack, "Jwt", &jwtsecret.Props{
-		EncryptionKey: encryptionkey.FromKeyArn(stack, "Key", sharedKeyArn), ForceDeleteWithoutRecovery: true,
+		EncryptionKey: encryptionkey.FromKeyArn(stack, "Key", sharedKeyArn), RemovalPolicy: removal.Destroy,
 	})
 	out := synthtest.Synth(t, stack)
 	assert.EqualValues(t, 0, out.Resource(t, "aws_secretsmanager_secret")["recovery_window_in_days"])
@@ -233,10 +234,11 @@ func TestRecoveryWindowRules(t *testing.T) {
 		props jwtsecret.Props
 		want  string
 	}{
-		{jwtsecret.Props{RecoveryWindowDays: 31}, "RecoveryWindowDays: must be between 7 and 30 days, got 31 (use ForceDeleteWithoutRecovery for immediate deletion)"},
-		{jwtsecret.Props{RecoveryWindowDays: -1}, "RecoveryWindowDays: must be between 7 and 30 days, got -1 (use ForceDeleteWithoutRecovery for immediate deletion)"},
-		{jwtsecret.Props{RecoveryWindowDays: 7, ForceDeleteWithoutRecovery: true},
-			"RecoveryWindowDays: is 7 but ForceDeleteWithoutRecovery is true; set one or the other"},
+		{jwtsecret.Props{RecoveryWindowDays: 31}, "RecoveryWindowDays: must be between 7 and 30 days, got 31 (RemovalPolicy removal.Destroy deletes without recovery)"},
+		{jwtsecret.Props{RecoveryWindowDays: -1}, "RecoveryWindowDays: must be between 7 and 30 days, got -1 (RemovalPolicy removal.Destroy deletes without recovery)"},
+		{jwtsecret.Props{RecoveryWindowDays: 7, RemovalPolicy: removal.Destroy},
+			"RecoveryWindowDays: is 7 but RemovalPolicy is removal.Destroy (deletion without recovery); set one or the other"},
+		{jwtsecret.Props{RemovalPolicy: 2}, "RemovalPolicy: Policy(2) is not removal.Retain or removal.Destroy"},
 		{jwtsecret.Props{ExpirationHours: -3}, "ExpirationHours: must be between 1 and 24, got -3"},
 	} {
 		stack := synthtest.NewStack(t)

@@ -1,12 +1,14 @@
 // Package registrytables provides the five DynamoDB tables the registry runtime uses -
-// users, tokens, packages, uploads and downloads - with exactly the key schema the runtime
-// expects, encrypted with the project's customer-managed key, billed on demand, with
-// point-in-time recovery and deletion protection on.
+// users, tokens, packages, uploads and downloads - with exactly the key schema of the
+// deployment contract (runtime/contract), encrypted with the project's customer-managed
+// key, billed on demand, with point-in-time recovery and deletion protection on.
 //
 //	key := encryptionkey.New(stack, "ProjectKey", nil)
 //	tables := registrytables.New(stack, "Tables", &registrytables.Props{EncryptionKey: key})
 //	tables.GrantReadWrite(taskRole)       // item-level actions on all five tables
 //	env := tables.Environment()           // REGISTRY_TABLE_USERS=... for the container
+//
+// Tables another stack created are imported with FromNames and granted the same way.
 //
 // # Key schema (all keys strings unless noted)
 //
@@ -37,53 +39,16 @@ import (
 
 	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/iampolicy"
+	"github.com/acme/module-registry/constructs/internal/awsenv"
+	"github.com/acme/module-registry/constructs/internal/defaults"
+	"github.com/acme/module-registry/constructs/internal/grant"
 	"github.com/acme/module-registry/constructs/internal/validation"
+	"github.com/acme/module-registry/constructs/removal"
+	"github.com/acme/module-registry/runtime/contract"
 )
 
-// Default table names, from the security policy.
-const (
-	DefaultUsersTableName     = "users"
-	DefaultTokensTableName    = "tokens"
-	DefaultPackagesTableName  = "packages"
-	DefaultUploadsTableName   = "uploads"
-	DefaultDownloadsTableName = "downloads"
-)
-
-// Attribute and index names the runtime reads and writes.
-const (
-	UsersHashKey         = "name"
-	TokensHashKey        = "token_id"
-	PackagesHashKey      = "pkg_key"
-	PackagesByNameIndex  = "by_name"
-	PackagesByNameHash   = "name"
-	PackagesByNameRange  = "version"
-	UploadsHashKey       = "id"
-	DownloadsHashKey     = "id"
-	DownloadsByUserIndex = "by_user"
-	DownloadsByUserHash  = "user"
-	DownloadsByUserRange = "ts" // N, Unix milliseconds
-	// ExpiryAttribute holds the Unix time in seconds after which DynamoDB deletes a token
-	// or a pending upload.
-	ExpiryAttribute = "exp_ts"
-)
-
-// Environment variables the runtime reads the table names from.
-const (
-	EnvUsers     = "REGISTRY_TABLE_USERS"
-	EnvTokens    = "REGISTRY_TABLE_TOKENS"
-	EnvPackages  = "REGISTRY_TABLE_PACKAGES"
-	EnvUploads   = "REGISTRY_TABLE_UPLOADS"
-	EnvDownloads = "REGISTRY_TABLE_DOWNLOADS"
-)
-
-// Names holds one name per table.
-type Names struct {
-	Users     string
-	Tokens    string
-	Packages  string
-	Uploads   string
-	Downloads string
-}
+// Names holds one name per table (contract.TableNames).
+type Names = contract.TableNames
 
 // Props configures the Tables. The zero value (plus EncryptionKey) is the secure default.
 type Props struct {
@@ -95,181 +60,186 @@ type Props struct {
 	// NamePrefix is put before every table name (defaults and overrides alike), so a
 	// second copy can live in the same account and region, e.g. "team-b-". Default: "".
 	NamePrefix string
-	// DisableDeletionProtection lets DeleteTable (and so terraform destroy) delete the
-	// tables. Default: false, deletion protection on; meant for local and test stacks.
-	DisableDeletionProtection bool
+	// RemovalPolicy removal.Destroy turns deletion protection off, so DeleteTable (and
+	// terraform destroy) can delete the tables; for local and test stacks. Default:
+	// removal.Retain (deletion protection on).
+	RemovalPolicy removal.Policy
 }
 
-// Tables are the registry's five tables.
+// ImportProps names tables created elsewhere, for FromNames.
+type ImportProps struct {
+	// EncryptionKey is the key the tables are encrypted with; grants then extend to it
+	// (through DynamoDB only). Default: none.
+	EncryptionKey encryptionkey.IKey
+	// Names and NamePrefix name the tables as in Props. Default: the default names.
+	Names      Names
+	NamePrefix string
+}
+
+// Tables are the registry's five tables, created by New or imported by FromNames.
 type Tables struct {
 	constructs.Construct
-	props  Props
-	names  Names // resolved: prefix + override or default
-	tables []*Table
-	grants int
-	errs   validation.Errors
+	key      encryptionkey.IKey
+	prefix   string
+	names    Names // resolved: prefix + override or default
+	tables   []*Table
+	imported bool
+	grants   *grant.Granter
 }
 
 // Table is one of the tables.
 type Table struct {
 	owner   *Tables
-	kind    string // Users, Tokens, ... as in Names
-	table   dynamodbtable.DynamodbTable
+	kind    contract.TableKind
+	name    *string
+	arn     *string
 	indexes []string
-}
-
-type attribute struct{ name, typ string }
-
-type index struct{ name, hash, rng string }
-
-type schema struct {
-	kind       string
-	hash       string
-	attributes []attribute
-	ttl        string
-	indexes    []index
-}
-
-var schemas = []schema{
-	{kind: "Users", hash: UsersHashKey, attributes: []attribute{{UsersHashKey, "S"}}},
-	{kind: "Tokens", hash: TokensHashKey, attributes: []attribute{{TokensHashKey, "S"}}, ttl: ExpiryAttribute},
-	{kind: "Packages", hash: PackagesHashKey,
-		attributes: []attribute{{PackagesHashKey, "S"}, {PackagesByNameHash, "S"}, {PackagesByNameRange, "S"}},
-		indexes:    []index{{PackagesByNameIndex, PackagesByNameHash, PackagesByNameRange}}},
-	{kind: "Uploads", hash: UploadsHashKey, attributes: []attribute{{UploadsHashKey, "S"}}, ttl: ExpiryAttribute},
-	{kind: "Downloads", hash: DownloadsHashKey,
-		attributes: []attribute{{DownloadsHashKey, "S"}, {DownloadsByUserHash, "S"}, {DownloadsByUserRange, "N"}},
-		indexes:    []index{{DownloadsByUserIndex, DownloadsByUserHash, DownloadsByUserRange}}},
+	table   dynamodbtable.DynamodbTable // nil for an imported table
 }
 
 // New creates the five tables under scope.
 func New(scope constructs.Construct, id string, props *Props) *Tables {
-	p := Props{}
-	if props != nil {
-		p = *props
+	p := defaults.Copy(props)
+	t := newTables(scope, id, p.EncryptionKey, p.Names, p.NamePrefix, false)
+	for _, s := range contract.Tables() {
+		t.tables = append(t.tables, t.newTable(s, p.RemovalPolicy))
 	}
-	t := &Tables{props: p}
-	constructs.NewConstruct_Override(t, scope, jsii.String(id))
-	validation.Register(t, t.validate)
+	validation.Register(t, func(e *validation.Errors) {
+		e.CheckRemovalPolicy(p.RemovalPolicy)
+		t.validate(e)
+	})
+	return t
+}
 
-	defaults := Names{DefaultUsersTableName, DefaultTokensTableName, DefaultPackagesTableName, DefaultUploadsTableName, DefaultDownloadsTableName}
-	for _, s := range schemas {
-		name := *field(&p.Names, s.kind)
+// FromNames references the registry's tables created elsewhere (by another stack or
+// team) by name, so roles of this stack can be granted item access with the same narrow
+// statements as tables it owns. Nothing is created.
+func FromNames(scope constructs.Construct, id string, props *ImportProps) *Tables {
+	p := defaults.Copy(props)
+	t := newTables(scope, id, p.EncryptionKey, p.Names, p.NamePrefix, true)
+	env := awsenv.Of(t)
+	for _, s := range contract.Tables() {
+		name := t.names.Get(s.Kind)
+		arn := fmt.Sprintf("arn:%s:dynamodb:%s:%s:table/%s", *env.Partition, *env.Region, *env.AccountID, name)
+		t.tables = append(t.tables, t.table(s, jsii.String(name), jsii.String(arn), nil))
+	}
+	validation.Register(t, t.validate)
+	return t
+}
+
+func newTables(scope constructs.Construct, id string, key encryptionkey.IKey, overrides Names, prefix string, imported bool) *Tables {
+	t := &Tables{key: key, prefix: prefix, imported: imported}
+	constructs.NewConstruct_Override(t, scope, jsii.String(id))
+	t.grants = grant.New(t)
+	for _, s := range contract.Tables() {
+		name := overrides.Get(s.Kind)
 		if name == "" {
-			name = *field(&defaults, s.kind)
+			name = s.DefaultName()
 		}
-		*field(&t.names, s.kind) = p.NamePrefix + name
-		t.tables = append(t.tables, t.newTable(s, *field(&t.names, s.kind)))
+		t.names = t.names.With(s.Kind, prefix+name)
 	}
 	return t
 }
 
-func (t *Tables) newTable(s schema, name string) *Table {
-	attrs := make([]*dynamodbtable.DynamodbTableAttribute, 0, len(s.attributes))
-	for _, a := range s.attributes {
-		attrs = append(attrs, &dynamodbtable.DynamodbTableAttribute{Name: jsii.String(a.name), Type: jsii.String(a.typ)})
+func (t *Tables) newTable(s contract.Table, policy removal.Policy) *Table {
+	attrs := make([]*dynamodbtable.DynamodbTableAttribute, 0, 3)
+	for _, a := range s.Attributes() {
+		attrs = append(attrs, &dynamodbtable.DynamodbTableAttribute{Name: jsii.String(a.Name), Type: jsii.String(string(a.Type))})
 	}
 	cfg := &dynamodbtable.DynamodbTableConfig{
-		Name:                      jsii.String(name),
+		Name:                      jsii.String(t.names.Get(s.Kind)),
 		BillingMode:               jsii.String("PAY_PER_REQUEST"),
-		HashKey:                   jsii.String(s.hash),
+		HashKey:                   jsii.String(s.Hash.Name),
 		Attribute:                 &attrs,
 		PointInTimeRecovery:       &dynamodbtable.DynamodbTablePointInTimeRecovery{Enabled: jsii.Bool(true)},
-		DeletionProtectionEnabled: jsii.Bool(!t.props.DisableDeletionProtection),
+		DeletionProtectionEnabled: jsii.Bool(!policy.Destroys()),
 		ServerSideEncryption:      &dynamodbtable.DynamodbTableServerSideEncryption{Enabled: jsii.Bool(true)},
 	}
-	if t.props.EncryptionKey != nil {
-		cfg.ServerSideEncryption.KmsKeyArn = t.props.EncryptionKey.KeyArn()
+	if t.key != nil {
+		cfg.ServerSideEncryption.KmsKeyArn = t.key.KeyArn()
 	}
-	if s.ttl != "" {
-		cfg.Ttl = &dynamodbtable.DynamodbTableTtl{AttributeName: jsii.String(s.ttl), Enabled: jsii.Bool(true)}
+	if s.TTL != "" {
+		cfg.Ttl = &dynamodbtable.DynamodbTableTtl{AttributeName: jsii.String(s.TTL), Enabled: jsii.Bool(true)}
 	}
-	if len(s.indexes) > 0 {
-		gsis := make([]*dynamodbtable.DynamodbTableGlobalSecondaryIndex, 0, len(s.indexes))
-		for _, ix := range s.indexes {
+	if len(s.Indexes) > 0 {
+		gsis := make([]*dynamodbtable.DynamodbTableGlobalSecondaryIndex, 0, len(s.Indexes))
+		for _, ix := range s.Indexes {
 			gsis = append(gsis, &dynamodbtable.DynamodbTableGlobalSecondaryIndex{
-				Name: jsii.String(ix.name), HashKey: jsii.String(ix.hash), RangeKey: jsii.String(ix.rng),
+				Name: jsii.String(ix.Name), HashKey: jsii.String(ix.Hash.Name), RangeKey: jsii.String(ix.Range.Name),
 				ProjectionType: jsii.String("ALL"),
 			})
 		}
 		cfg.GlobalSecondaryIndex = &gsis
 	}
-	tbl := &Table{owner: t, kind: s.kind, table: dynamodbtable.NewDynamodbTable(t, jsii.String(s.kind), cfg)}
-	for _, ix := range s.indexes {
-		tbl.indexes = append(tbl.indexes, *tbl.table.Arn()+"/index/"+ix.name)
+	res := dynamodbtable.NewDynamodbTable(t, jsii.String(kindID(s.Kind)), cfg)
+	return t.table(s, res.Name(), res.Arn(), res)
+}
+
+func (t *Tables) table(s contract.Table, name, arn *string, res dynamodbtable.DynamodbTable) *Table {
+	tbl := &Table{owner: t, kind: s.Kind, name: name, arn: arn, table: res}
+	for _, ix := range s.Indexes {
+		tbl.indexes = append(tbl.indexes, *arn+"/index/"+ix.Name)
 	}
 	return tbl
 }
 
-// field returns the Names field for a table kind.
-func field(n *Names, kind string) *string {
-	switch kind {
-	case "Users":
-		return &n.Users
-	case "Tokens":
-		return &n.Tokens
-	case "Packages":
-		return &n.Packages
-	case "Uploads":
-		return &n.Uploads
-	case "Downloads":
-		return &n.Downloads
+// kindID is the construct id and statement subject of a table: "Users", "Tokens", ...
+func kindID(kind contract.TableKind) string { return validation.PascalCase(string(kind)) }
+
+func (t *Tables) of(kind contract.TableKind) *Table {
+	for _, tbl := range t.tables {
+		if tbl.kind == kind {
+			return tbl
+		}
 	}
-	panic("registrytables: unknown table " + kind)
+	panic("registrytables: no table " + string(kind))
 }
 
 // Users is the users table (hash key name).
-func (t *Tables) Users() *Table { return t.tables[0] }
+func (t *Tables) Users() *Table { return t.of(contract.Users) }
 
 // Tokens is the tokens table (hash key token_id, TTL on exp_ts).
-func (t *Tables) Tokens() *Table { return t.tables[1] }
+func (t *Tables) Tokens() *Table { return t.of(contract.Tokens) }
 
 // Packages is the packages table (hash key pkg_key, GSI by_name on name + version).
-func (t *Tables) Packages() *Table { return t.tables[2] }
+func (t *Tables) Packages() *Table { return t.of(contract.Packages) }
 
 // Uploads is the uploads table (hash key id, TTL on exp_ts).
-func (t *Tables) Uploads() *Table { return t.tables[3] }
+func (t *Tables) Uploads() *Table { return t.of(contract.Uploads) }
 
 // Downloads is the downloads table (hash key id, GSI by_user on user + ts).
-func (t *Tables) Downloads() *Table { return t.tables[4] }
+func (t *Tables) Downloads() *Table { return t.of(contract.Downloads) }
 
 // All returns the five tables in the order users, tokens, packages, uploads, downloads.
 func (t *Tables) All() []*Table { return append([]*Table{}, t.tables...) }
 
-// Names returns the table names as references to the deployed tables, so whatever uses
-// them (a task definition's environment) is ordered after the tables.
+// Names returns the table names; for created tables they are references to the deployed
+// tables, so whatever uses them (a task definition's environment) is ordered after them.
 func (t *Tables) Names() Names {
 	var n Names
 	for _, tbl := range t.tables {
-		*field(&n, tbl.kind) = *tbl.Name()
+		n = n.With(tbl.kind, *tbl.Name())
 	}
 	return n
 }
 
 // Environment maps the runtime's REGISTRY_TABLE_* variables to the table names.
 func (t *Tables) Environment() map[string]*string {
-	return map[string]*string{
-		EnvUsers:     t.Users().Name(),
-		EnvTokens:    t.Tokens().Name(),
-		EnvPackages:  t.Packages().Name(),
-		EnvUploads:   t.Uploads().Name(),
-		EnvDownloads: t.Downloads().Name(),
+	env := map[string]*string{}
+	for _, tbl := range t.tables {
+		env[contract.TableOf(tbl.kind).EnvVar] = tbl.Name()
 	}
+	return env
 }
 
 // EncryptionKey is the key the tables are encrypted with.
-func (t *Tables) EncryptionKey() encryptionkey.IKey { return t.props.EncryptionKey }
+func (t *Tables) EncryptionKey() encryptionkey.IKey { return t.key }
 
 // GrantReadWrite lets role read and write items in all five tables and query their
 // indexes (the actions of Table.GrantReadWrite), with kms encrypt and decrypt on the
 // project key only via DynamoDB. No table management actions.
 func (t *Tables) GrantReadWrite(role iampolicy.Role) {
-	if !t.grant("ReadWrite", "ReadWriteTables", "RegistryTables", role, t.tables, true, true) {
-		return
-	}
-	if t.props.EncryptionKey != nil {
-		t.props.EncryptionKey.GrantEncryptDecrypt(role, "dynamodb")
-	}
+	t.grant("ReadWrite", "", "RegistryTables", role, t.tables, true, true)
 }
 
 // Item-level actions. Reads leave out DescribeTable (schema, key and status are table
@@ -287,17 +257,8 @@ var (
 
 // grant attaches one inline policy to role: a read statement on the tables and their
 // exact index ARNs, and/or a write statement on the tables alone (writes never name an
-// index).
-func (t *Tables) grant(kind, idKind, sidSubject string, role iampolicy.Role, tables []*Table, read, write bool) bool {
-	t.grants++
-	if role == nil {
-		prefix := ""
-		if len(tables) == 1 {
-			prefix = tables[0].kind + "()."
-		}
-		t.errs.Addf(prefix+"Grant"+kind, "role is nil")
-		return false
-	}
+// index). Writers decrypt too: UpdateItem and conditional writes read the stored item.
+func (t *Tables) grant(kind, table, sidSubject string, role iampolicy.Role, tables []*Table, read, write bool) {
 	var tableArns, withIndexes []string
 	for _, tbl := range tables {
 		tableArns = append(tableArns, *tbl.Arn())
@@ -308,53 +269,49 @@ func (t *Tables) grant(kind, idKind, sidSubject string, role iampolicy.Role, tab
 	if read {
 		statements = append(statements, iampolicy.Statement{Sid: "Read" + sidSubject, Actions: readActions, Resources: withIndexes})
 	}
+	keyUse := grant.Decrypt
 	if write {
 		statements = append(statements, iampolicy.Statement{Sid: "Write" + sidSubject, Actions: writeActions, Resources: tableArns})
+		keyUse = grant.EncryptDecrypt
 	}
-	iampolicy.Grant(t, iampolicy.GrantID(idKind, role, t.grants), role, statements...)
-	return true
+	req := grant.Request{Kind: kind + "Tables", Prop: "Grant" + kind, Role: role, Statements: statements, Key: t.key, KeyUse: keyUse, Via: "dynamodb"}
+	if table != "" {
+		req.Kind, req.Prop = kind+table, table+"().Grant"+kind
+	}
+	t.grants.Grant(req)
 }
 
-// Name is the table's name (a reference to the deployed table).
-func (tb *Table) Name() *string { return tb.table.Name() }
+// Name is the table's name (for a created table, a reference to the deployed table).
+func (tb *Table) Name() *string { return tb.name }
 
 // Arn is the table's ARN.
-func (tb *Table) Arn() *string { return tb.table.Arn() }
+func (tb *Table) Arn() *string { return tb.arn }
 
 // IndexArns are the ARNs of the table's global secondary indexes, if any.
 func (tb *Table) IndexArns() []string { return append([]string{}, tb.indexes...) }
 
-// Resource exposes the underlying dynamodb_table for escape hatches.
+// Resource exposes the underlying dynamodb_table for escape hatches; nil for an
+// imported table.
 func (tb *Table) Resource() dynamodbtable.DynamodbTable { return tb.table }
 
 // GrantRead lets role read items of this table and query its indexes (GetItem,
 // BatchGetItem, Query, Scan, ConditionCheckItem), with kms:Decrypt on the project key only
 // via DynamoDB.
-func (tb *Table) GrantRead(role iampolicy.Role) {
-	if tb.owner.grant("Read", "Read"+tb.kind, tb.kind+"Table", role, []*Table{tb}, true, false) && tb.owner.props.EncryptionKey != nil {
-		tb.owner.props.EncryptionKey.GrantDecrypt(role, "dynamodb")
-	}
-}
+func (tb *Table) GrantRead(role iampolicy.Role) { tb.grant("Read", role, true, false) }
 
 // GrantWrite lets role write items of this table (PutItem, UpdateItem, DeleteItem,
 // BatchWriteItem), with kms encrypt and decrypt on the project key only via DynamoDB.
-func (tb *Table) GrantWrite(role iampolicy.Role) {
-	if tb.owner.grant("Write", "Write"+tb.kind, tb.kind+"Table", role, []*Table{tb}, false, true) && tb.owner.props.EncryptionKey != nil {
-		// UpdateItem and conditional writes read the stored item, so writers decrypt too.
-		tb.owner.props.EncryptionKey.GrantEncryptDecrypt(role, "dynamodb")
-	}
-}
+func (tb *Table) GrantWrite(role iampolicy.Role) { tb.grant("Write", role, false, true) }
 
 // GrantReadWrite combines GrantRead and GrantWrite in one policy.
-func (tb *Table) GrantReadWrite(role iampolicy.Role) {
-	if tb.owner.grant("ReadWrite", "ReadWrite"+tb.kind, tb.kind+"Table", role, []*Table{tb}, true, true) && tb.owner.props.EncryptionKey != nil {
-		tb.owner.props.EncryptionKey.GrantEncryptDecrypt(role, "dynamodb")
-	}
+func (tb *Table) GrantReadWrite(role iampolicy.Role) { tb.grant("ReadWrite", role, true, true) }
+
+func (tb *Table) grant(kind string, role iampolicy.Role, read, write bool) {
+	id := kindID(tb.kind)
+	tb.owner.grant(kind, id, id+"Table", role, []*Table{tb}, read, write)
 }
 
-var (
-	tableNamePattern = regexp.MustCompile(`^[a-zA-Z0-9_.-]*$`)
-)
+var tableNamePattern = regexp.MustCompile(`^[a-zA-Z0-9_.-]*$`)
 
 // ValidateTableName checks name against DynamoDB's table name rules and says which rule
 // is broken.
@@ -369,22 +326,21 @@ func ValidateTableName(name string) error {
 }
 
 func (t *Tables) validate(e *validation.Errors) {
-	p := t.props
-	if p.EncryptionKey == nil {
+	if t.key == nil && !t.imported {
 		e.Addf("EncryptionKey", "is required: the tables are encrypted with the project's customer-managed key")
 	}
 	prefixOK := true
-	if !validation.IsToken(p.NamePrefix) && !tableNamePattern.MatchString(p.NamePrefix) {
-		e.Addf("NamePrefix", "%q may hold only letters, digits, '_', '-' and '.'", p.NamePrefix)
+	if !validation.IsToken(t.prefix) && !tableNamePattern.MatchString(t.prefix) {
+		e.Addf("NamePrefix", "%q may hold only letters, digits, '_', '-' and '.'", t.prefix)
 		prefixOK = false
 	}
-	owner := map[string]string{}
+	owner := map[string]contract.TableKind{}
 	for _, tbl := range t.tables {
-		prop := "Names." + tbl.kind
-		name := *field(&t.names, tbl.kind)
+		prop := "Names." + kindID(tbl.kind)
+		name := t.names.Get(tbl.kind)
 		if !prefixOK {
 			// Judge the name on its own, so a bad prefix is reported once, under NamePrefix.
-			name = name[len(p.NamePrefix):]
+			name = name[len(t.prefix):]
 		}
 		if validation.IsToken(name) {
 			continue
@@ -394,10 +350,10 @@ func (t *Tables) validate(e *validation.Errors) {
 			continue
 		}
 		if other, dup := owner[name]; dup {
-			e.Addf(prop, "table name %q is also the %s table's name; each table needs its own", name, other)
+			e.Addf(prop, "table name %q is also the %s table's name; each table needs its own", name, kindID(other))
 			continue
 		}
 		owner[name] = tbl.kind
 	}
-	e.Merge(&t.errs)
+	t.grants.Validate(e)
 }

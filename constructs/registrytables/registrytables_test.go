@@ -14,6 +14,8 @@ import (
 	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/internal/synthtest"
 	"github.com/acme/module-registry/constructs/registrytables"
+	"github.com/acme/module-registry/constructs/removal"
+	"github.com/acme/module-registry/runtime/contract"
 )
 
 const sharedKeyArn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -96,6 +98,81 @@ func TestKeySchemaMatchesTheContract(t *testing.T) {
 	}
 }
 
+// The synthesized tables are the contract's, read from the contract itself: a table, key,
+// index or TTL attribute added to runtime/contract reaches the deployed schema.
+func TestSynthesizedSchemaIsTheContract(t *testing.T) {
+	stack := synthtest.NewStack(t)
+	registrytables.New(stack, "Tables", &registrytables.Props{EncryptionKey: encryptionkey.FromKeyArn(stack, "Key", sharedKeyArn)})
+	tables := byName(t, synthtest.Synth(t, stack))
+	require.Len(t, tables, len(contract.Tables()))
+	for _, want := range contract.Tables() {
+		tbl := tables[want.DefaultName()]
+		require.NotNil(t, tbl, "table %s", want.Kind)
+		assert.Equal(t, want.Hash.Name, tbl["hash_key"])
+		attrs := map[string]string{}
+		for _, a := range want.Attributes() {
+			attrs[a.Name] = string(a.Type)
+		}
+		assert.Equal(t, attrs, attributes(tbl), "%s: attribute definitions", want.Kind)
+		var indexes []contract.Index
+		for _, g := range list(tbl["global_secondary_index"]) {
+			indexes = append(indexes, contract.Index{Name: g["name"].(string),
+				Hash:  contract.Attribute{Name: g["hash_key"].(string), Type: contract.AttributeType(attrs[g["hash_key"].(string)])},
+				Range: contract.Attribute{Name: g["range_key"].(string), Type: contract.AttributeType(attrs[g["range_key"].(string)])}})
+		}
+		assert.Equal(t, want.Indexes, indexes, "%s: indexes", want.Kind)
+		ttl, _ := tbl["ttl"].(map[string]any)
+		assert.Equal(t, want.TTL, stringOr(ttl["attribute_name"]), "%s: TTL attribute", want.Kind)
+	}
+}
+
+func stringOr(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// Tables another stack created: nothing is made, grants are the same item-level
+// statements on their ARNs and exact index ARNs, and the environment names them.
+func TestFromNamesGrantsLikeCreatedTables(t *testing.T) {
+	stack := synthtest.NewStack(t)
+	key := encryptionkey.FromKeyArn(stack, "Key", sharedKeyArn)
+	tables := registrytables.FromNames(stack, "Shared", &registrytables.ImportProps{EncryptionKey: key, NamePrefix: "team-a-"})
+	role := newRole(stack, "Reports")
+	tables.Downloads().GrantRead(role)
+	tables.GrantReadWrite(newRole(stack, "Task"))
+	out := synthtest.Synth(t, stack)
+	assert.Empty(t, out.Resources("aws_dynamodb_table"), "nothing is created")
+	assert.Equal(t, "team-a-downloads", *tables.Downloads().Name())
+	assert.Equal(t, "team-a-users", *tables.Environment()[contract.TableOf(contract.Users).EnvVar])
+	assert.Regexp(t, `^arn:.*:dynamodb:.*:table/team-a-downloads$`, *tables.Downloads().Arn())
+	assert.Equal(t, []string{*tables.Downloads().Arn() + "/index/by_user"}, tables.Downloads().IndexArns())
+	assert.Nil(t, tables.Downloads().Resource())
+
+	st := map[string]map[string]any{}
+	for _, p := range out.Resources("aws_iam_role_policy") {
+		for _, s := range out.PolicyStatements(t, p["policy"]) {
+			st[s["sid"].(string)] = s
+		}
+	}
+	require.Contains(t, st, "ReadDownloadsTable")
+	read := synthtest.Strings(st["ReadDownloadsTable"]["resources"])
+	require.Len(t, read, 2)
+	assert.Regexp(t, `:table/team-a-downloads$`, read[0])
+	assert.Equal(t, read[0]+"/index/by_user", read[1])
+	require.Contains(t, st, "WriteRegistryTables")
+	assert.Len(t, synthtest.Strings(st["WriteRegistryTables"]["resources"]), 5)
+	require.Contains(t, st, "UseKeyEncryptDecrypt", "the given key, through DynamoDB")
+	assert.Equal(t, []string{sharedKeyArn}, synthtest.Strings(st["UseKeyEncryptDecrypt"]["resources"]))
+}
+
+func TestFromNamesValidatesNames(t *testing.T) {
+	stack := synthtest.NewStack(t)
+	registrytables.FromNames(stack, "Shared", &registrytables.ImportProps{Names: registrytables.Names{Users: "x"}})
+	errs := strings.Join(synthtest.ValidationErrors(t, stack), "\n")
+	assert.Contains(t, errs, `[test/Shared] Names.Users: table name "x" must be 3-255 characters long`)
+	assert.NotContains(t, errs, "EncryptionKey", "an imported table's key is optional")
+}
+
 func TestDefaultsAreSecure(t *testing.T) {
 	stack := synthtest.NewStack(t)
 	key := encryptionkey.New(stack, "Key", nil)
@@ -119,10 +196,10 @@ func TestDefaultsAreSecure(t *testing.T) {
 	assert.Empty(t, out.Resources("aws_iam_role_policy"), "no grants unless asked")
 }
 
-func TestDisableDeletionProtection(t *testing.T) {
+func TestRemovalPolicyDestroyLiftsDeletionProtection(t *testing.T) {
 	stack := synthtest.NewStack(t)
 	registrytables.New(stack, "Tables", &registrytables.Props{
-		EncryptionKey: encryptionkey.FromKeyArn(stack, "Key", sharedKeyArn), DisableDeletionProtection: true,
+		EncryptionKey: encryptionkey.FromKeyArn(stack, "Key", sharedKeyArn), RemovalPolicy: removal.Destroy,
 	})
 	tables := byName(t, synthtest.Synth(t, stack))
 	require.Len(t, tables, 5)
@@ -155,11 +232,11 @@ func TestNamesPrefixAndEnvironment(t *testing.T) {
 		table     *registrytables.Table
 		fromNames string
 	}{
-		{"team-b.accounts", registrytables.EnvUsers, tables.Users(), names.Users},
-		{"team-b.tokens", registrytables.EnvTokens, tables.Tokens(), names.Tokens},
-		{"team-b.packages", registrytables.EnvPackages, tables.Packages(), names.Packages},
-		{"team-b.uploads", registrytables.EnvUploads, tables.Uploads(), names.Uploads},
-		{"team-b.Download_Log", registrytables.EnvDownloads, tables.Downloads(), names.Downloads},
+		{"team-b.accounts", contract.TableOf(contract.Users).EnvVar, tables.Users(), names.Users},
+		{"team-b.tokens", contract.TableOf(contract.Tokens).EnvVar, tables.Tokens(), names.Tokens},
+		{"team-b.packages", contract.TableOf(contract.Packages).EnvVar, tables.Packages(), names.Packages},
+		{"team-b.uploads", contract.TableOf(contract.Uploads).EnvVar, tables.Uploads(), names.Uploads},
+		{"team-b.Download_Log", contract.TableOf(contract.Downloads).EnvVar, tables.Downloads(), names.Downloads},
 	} {
 		output("names_"+c.env, jsii.String(c.fromNames))
 		output("env_"+c.env, env[c.env])

@@ -24,7 +24,9 @@ import (
 
 	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/iampolicy"
+	"github.com/acme/module-registry/constructs/internal/defaults"
 	"github.com/acme/module-registry/constructs/internal/validation"
+	"github.com/acme/module-registry/constructs/removal"
 )
 
 // Defaults.
@@ -40,9 +42,9 @@ type Props struct {
 	BucketName string
 	// EncryptionKey encrypts every object (SSE-KMS with a bucket key). Required.
 	EncryptionKey encryptionkey.IKey
-	// ForceDestroy lets destroy delete a bucket that still holds objects. Default: false;
-	// meant for local and test stacks only.
-	ForceDestroy bool
+	// RemovalPolicy removal.Destroy lets destroy delete the bucket with the objects it
+	// still holds. Default: removal.Retain (destroy fails while objects remain).
+	RemovalPolicy removal.Policy
 	// AbortIncompleteUploadDays aborts multipart uploads left incomplete this many days.
 	// Default: 7.
 	AbortIncompleteUploadDays int
@@ -76,9 +78,11 @@ type Bucket struct {
 	bucket s3bucket.S3Bucket
 	policy *iampolicy.Document
 	pol    s3bucketpolicy.S3BucketPolicy
-	grants int
+	access *access
 	errs   validation.Errors
 }
+
+var _ IBucket = (*Bucket)(nil)
 
 // StorageClasses a Transition may name.
 var StorageClasses = []string{"STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"}
@@ -92,19 +96,10 @@ const (
 
 // New creates the bucket and every resource that secures it.
 func New(scope constructs.Construct, id string, props *Props) *Bucket {
-	p := Props{}
-	if props != nil {
-		p = *props
-	}
-	if p.BucketName == "" {
-		p.BucketName = DefaultBucketName
-	}
-	if p.AbortIncompleteUploadDays == 0 {
-		p.AbortIncompleteUploadDays = DefaultAbortIncompleteUploadDays
-	}
-	if p.NoncurrentVersionExpirationDays == 0 {
-		p.NoncurrentVersionExpirationDays = DefaultNoncurrentVersionExpirationDays
-	}
+	p := defaults.Copy(props)
+	defaults.Set(&p.BucketName, DefaultBucketName)
+	defaults.Set(&p.AbortIncompleteUploadDays, DefaultAbortIncompleteUploadDays)
+	defaults.Set(&p.NoncurrentVersionExpirationDays, DefaultNoncurrentVersionExpirationDays)
 	b := &Bucket{props: p}
 	constructs.NewConstruct_Override(b, scope, jsii.String(id))
 	c := b
@@ -112,9 +107,10 @@ func New(scope constructs.Construct, id string, props *Props) *Bucket {
 
 	b.bucket = s3bucket.NewS3Bucket(c, jsii.String("Bucket"), &s3bucket.S3BucketConfig{
 		Bucket:       jsii.String(p.BucketName),
-		ForceDestroy: jsii.Bool(p.ForceDestroy),
+		ForceDestroy: jsii.Bool(p.RemovalPolicy.Destroys()),
 	})
 	bucketID := b.bucket.Id()
+	b.access = newAccess(c, b.bucket.Arn(), p.EncryptionKey)
 
 	pab := s3bucketpublicaccessblock.NewS3BucketPublicAccessBlock(c, jsii.String("PublicAccessBlock"),
 		&s3bucketpublicaccessblock.S3BucketPublicAccessBlockConfig{
@@ -262,11 +258,25 @@ func (b *Bucket) Resource() s3bucket.S3Bucket { return b.bucket }
 // (a trail delivering logs, for example).
 func (b *Bucket) PolicyResource() s3bucketpolicy.S3BucketPolicy { return b.pol }
 
+// ArnForObjects is the ARN pattern of objects under prefix ("" for all objects).
+func (b *Bucket) ArnForObjects(prefix string) string { return b.access.ArnForObjects(prefix) }
+
+// GrantRead lets role read objects (and their versions) under the given key prefixes, list
+// only those prefixes, and decrypt them through S3. No prefixes means the whole bucket.
+func (b *Bucket) GrantRead(role iampolicy.Role, prefixes ...string) { b.access.read(role, prefixes) }
+
+// GrantWrite lets role put objects under the given prefixes (including multipart uploads
+// and aborting them) and encrypt them through S3; multipart uploads decrypt the data key
+// of each part, so writers may decrypt too. No prefixes means the whole bucket.
+func (b *Bucket) GrantWrite(role iampolicy.Role, prefixes ...string) { b.access.write(role, prefixes) }
+
+// GrantReadWrite combines GrantRead and GrantWrite.
+func (b *Bucket) GrantReadWrite(role iampolicy.Role, prefixes ...string) {
+	b.access.readWrite(role, prefixes)
+}
+
 // EncryptionKey is the key the bucket encrypts with.
 func (b *Bucket) EncryptionKey() encryptionkey.IKey { return b.props.EncryptionKey }
-
-// ArnForObjects is the ARN pattern of objects under prefix ("" for all objects).
-func (b *Bucket) ArnForObjects(prefix string) string { return *b.bucket.Arn() + "/" + prefix + "*" }
 
 // AddToResourcePolicy adds statements to the bucket policy, e.g. for a service principal
 // that delivers logs. A statement with the Sid of an existing one replaces it.
@@ -283,68 +293,6 @@ func (b *Bucket) AddToResourcePolicy(statements ...iampolicy.Statement) {
 // PolicyStatements returns the bucket policy's statements, for inspection and tests.
 func (b *Bucket) PolicyStatements() []iampolicy.Statement { return b.policy.Statements() }
 
-// GrantRead lets role read objects (and their versions) under the given key prefixes, list
-// only those prefixes, and decrypt them through S3. No prefixes means the whole bucket.
-func (b *Bucket) GrantRead(role iampolicy.Role, prefixes ...string) {
-	if b.grant("Read", role, prefixes, readActions) && b.props.EncryptionKey != nil {
-		b.props.EncryptionKey.GrantDecrypt(role, "s3")
-	}
-}
-
-// GrantWrite lets role put objects under the given prefixes (including multipart uploads
-// and aborting them) and encrypt them through S3. No prefixes means the whole bucket.
-func (b *Bucket) GrantWrite(role iampolicy.Role, prefixes ...string) {
-	if b.grant("Write", role, prefixes, writeActions) && b.props.EncryptionKey != nil {
-		// Multipart uploads decrypt the data key for each part, so writers need Decrypt too.
-		b.props.EncryptionKey.GrantEncryptDecrypt(role, "s3")
-	}
-}
-
-// GrantReadWrite combines GrantRead and GrantWrite.
-func (b *Bucket) GrantReadWrite(role iampolicy.Role, prefixes ...string) {
-	if b.grant("ReadWrite", role, prefixes, append(append([]string{}, readActions...), writeActions...)) && b.props.EncryptionKey != nil {
-		b.props.EncryptionKey.GrantEncryptDecrypt(role, "s3")
-	}
-}
-
-var (
-	readActions  = []string{"s3:GetObject", "s3:GetObjectVersion"}
-	writeActions = []string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}
-)
-
-func (b *Bucket) grant(kind string, role iampolicy.Role, prefixes []string, actions []string) bool {
-	b.grants++
-	if role == nil {
-		b.errs.Addf("Grant"+kind, "role is nil")
-		return false
-	}
-	for _, p := range prefixes {
-		if p == "" || strings.ContainsAny(p, "*?") || strings.HasPrefix(p, "/") {
-			b.errs.Addf("Grant"+kind, "prefix %q must be a non-empty key prefix without wildcards or a leading slash", p)
-			return false
-		}
-	}
-	objects := []string{b.ArnForObjects("")}
-	listPrefixes := []string{}
-	if len(prefixes) > 0 {
-		objects = objects[:0]
-		for _, p := range prefixes {
-			objects = append(objects, b.ArnForObjects(p))
-			listPrefixes = append(listPrefixes, p+"*")
-		}
-	}
-	statements := []iampolicy.Statement{{Sid: "Objects" + kind, Actions: actions, Resources: objects}}
-	if kind != "Write" {
-		list := iampolicy.Statement{Sid: "List" + kind, Actions: []string{"s3:ListBucket"}, Resources: []string{*b.bucket.Arn()}}
-		if len(listPrefixes) > 0 {
-			list.Conditions = []iampolicy.Condition{{Test: "StringLike", Variable: "s3:prefix", Values: listPrefixes}}
-		}
-		statements = append(statements, list)
-	}
-	iampolicy.Grant(b, iampolicy.GrantID(kind, role, b.grants), role, statements...)
-	return true
-}
-
 func (b *Bucket) validate(e *validation.Errors) {
 	p := b.props
 	if !validation.IsToken(p.BucketName) {
@@ -355,6 +303,7 @@ func (b *Bucket) validate(e *validation.Errors) {
 	if p.EncryptionKey == nil {
 		e.Addf("EncryptionKey", "is required: every bucket is encrypted with SSE-KMS under a customer-managed key")
 	}
+	e.CheckRemovalPolicy(p.RemovalPolicy)
 	if p.AbortIncompleteUploadDays < 1 {
 		e.Addf("AbortIncompleteUploadDays", "must be at least 1, got %d", p.AbortIncompleteUploadDays)
 	}
@@ -388,5 +337,6 @@ func (b *Bucket) validate(e *validation.Errors) {
 			e.Addf("AccessLogs.TargetBucket", "must not be the bucket itself: logging into the logged bucket loops forever")
 		}
 	}
+	b.access.validate(e)
 	e.Merge(&b.errs)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/iampolicy"
 	"github.com/acme/module-registry/constructs/internal/synthtest"
+	"github.com/acme/module-registry/constructs/removal"
 	"github.com/acme/module-registry/constructs/securebucket"
 )
 
@@ -112,9 +113,9 @@ func TestDefaultLifecycleHasNoTransitions(t *testing.T) {
 	assert.EqualValues(t, 90, lc["rule"].([]any)[1].(map[string]any)["noncurrent_version_expiration"].([]any)[0].(map[string]any)["noncurrent_days"])
 }
 
-func TestAccessLoggingAndForceDestroyAreOptIn(t *testing.T) {
+func TestAccessLoggingAndRemovalPolicyDestroyAreOptIn(t *testing.T) {
 	stack, _ := newBucket(t, securebucket.Props{
-		BucketName: "team-b-artifacts", ForceDestroy: true,
+		BucketName: "team-b-artifacts", RemovalPolicy: removal.Destroy,
 		AccessLogs: &securebucket.AccessLogs{TargetBucket: "team-b-access-logs", Prefix: "s3/team-b-artifacts/"},
 	})
 	out := synthtest.Synth(t, stack)
@@ -206,6 +207,58 @@ func TestInvalidPropsListEveryViolation(t *testing.T) {
 		assert.True(t, found, "missing %q in:\n%s", w, strings.Join(errs, "\n"))
 	}
 	assert.Len(t, errs, len(want), strings.Join(errs, "\n"))
+}
+
+// A bucket another stack created gets the same narrow grants as one this stack owns.
+func TestImportedBucketGrantsLikeAnOwnedOne(t *testing.T) {
+	stack := synthtest.NewStack(t)
+	key := encryptionkey.FromKeyArn(stack, "Key", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+	byName := securebucket.FromBucketAttributes(stack, "Models", securebucket.Attributes{BucketName: "team-a-models", EncryptionKey: key})
+	byArn := securebucket.FromBucketArn(stack, "Reports", "arn:aws:s3:::team-a-reports")
+	role := iamrole.NewIamRole(stack, jsii.String("Trainer"), &iamrole.IamRoleConfig{AssumeRolePolicy: jsii.String("{}")})
+	byName.GrantReadWrite(role, "models/")
+	byArn.GrantRead(role)
+	out := synthtest.Synth(t, stack)
+
+	assert.Empty(t, out.Resources("aws_s3_bucket"), "nothing is created")
+	assert.Equal(t, "team-a-models", *byName.BucketName())
+	assert.Equal(t, "team-a-reports", *byArn.BucketName())
+	assert.Equal(t, "arn:aws:s3:::team-a-reports", *byArn.BucketArn())
+	st := map[string]map[string]any{}
+	for _, p := range out.Resources("aws_iam_role_policy") {
+		for _, s := range out.PolicyStatements(t, p["policy"]) {
+			st[s["sid"].(string)+" "+synthtest.Strings(s["resources"])[0]] = s
+		}
+	}
+	rw := st["ObjectsReadWrite arn:${data.aws_partition.AwsEnvironment_Partition_C32B65D5.partition}:s3:::team-a-models/models/*"]
+	require.NotNil(t, rw, "read-write under models/ only: %v", st)
+	assert.ElementsMatch(t, []string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}, synthtest.Strings(rw["actions"]))
+	read := st["ObjectsRead arn:aws:s3:::team-a-reports/*"]
+	require.NotNil(t, read, "%v", st)
+	kms := st["UseKeyEncryptDecrypt "+"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"]
+	require.NotNil(t, kms, "the given key is granted through S3: %v", st)
+	for sid := range st {
+		assert.NotContains(t, sid, "UseKeyDecrypt", "the bucket imported without a key grants no key use")
+	}
+}
+
+func TestImportedBucketAttributesAreValidated(t *testing.T) {
+	stack := synthtest.NewStack(t)
+	securebucket.FromBucketAttributes(stack, "None", securebucket.Attributes{})
+	securebucket.FromBucketArn(stack, "Object", "arn:aws:s3:::b/key")
+	securebucket.FromBucketName(stack, "Bad", "Bad_Name")
+	securebucket.FromBucketAttributes(stack, "Both", securebucket.Attributes{BucketName: "one", BucketArn: "arn:aws:s3:::two"})
+	securebucket.FromBucketName(stack, "NoRole", "fine-name").GrantWrite(nil)
+	errs := strings.Join(synthtest.ValidationErrors(t, stack), "\n")
+	for _, w := range []string{
+		"[test/None] BucketName: or BucketArn is required",
+		`[test/Object] BucketArn: "arn:aws:s3:::b/key" is not a bucket ARN`,
+		`[test/Bad] BucketName: bucket name "Bad_Name" may hold only lowercase letters`,
+		`[test/Both] BucketName: "one" differs from the name in BucketArn "arn:aws:s3:::two"`,
+		"[test/NoRole] GrantWrite: role is nil",
+	} {
+		assert.Contains(t, errs, w)
+	}
 }
 
 func TestValidateBucketName(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"github.com/gruntwork-io/terratest/modules/terraform"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
+	acmeapp "github.com/acme/module-registry/app"
 	"github.com/acme/module-registry/app/config"
 	"github.com/acme/module-registry/app/tfmirror"
 	"github.com/acme/module-registry/stacks"
@@ -39,7 +40,7 @@ type Deployment struct {
 func Apply(t *testing.T, name string, build func(stack cdktf.TerraformStack, cfg config.Config)) *Deployment {
 	t.Helper()
 	return ApplyApp(t, name, func(app cdktf.App, cfg config.Config) {
-		build(stacks.NewBase(app, name, cfg), cfg)
+		build(stacks.NewBase(app, name, acmeapp.BaseProps(cfg, name)), cfg)
 	})
 }
 

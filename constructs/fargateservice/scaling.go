@@ -1,0 +1,130 @@
+package fargateservice
+
+import (
+	"fmt"
+
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/appautoscalingpolicy"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/appautoscalingtarget"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/cloudwatchmetricalarm"
+)
+
+// scalingResourceID is Application Auto Scaling's id of the service.
+func (s *Service) scalingResourceID() string {
+	return "service/" + *s.cluster.Name() + "/" + *s.service.Name()
+}
+
+func (s *Service) createScaling() {
+	p := s.props
+	s.scaling = appautoscalingtarget.NewAppautoscalingTarget(s, jsii.String("ScalingTarget"), &appautoscalingtarget.AppautoscalingTargetConfig{
+		ServiceNamespace:  jsii.String("ecs"),
+		ResourceId:        jsii.String(s.scalingResourceID()),
+		ScalableDimension: jsii.String("ecs:service:DesiredCount"),
+		MinCapacity:       jsii.Number(float64(p.MinCapacity)),
+		MaxCapacity:       jsii.Number(float64(p.MaxCapacity)),
+	})
+	policy := func(id, suffix string, target float64, spec *appautoscalingpolicy.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification) {
+		appautoscalingpolicy.NewAppautoscalingPolicy(s, jsii.String(id), &appautoscalingpolicy.AppautoscalingPolicyConfig{
+			Name:              jsii.String(p.Name + suffix),
+			PolicyType:        jsii.String("TargetTrackingScaling"),
+			ServiceNamespace:  s.scaling.ServiceNamespace(),
+			ResourceId:        s.scaling.ResourceId(),
+			ScalableDimension: s.scaling.ScalableDimension(),
+			TargetTrackingScalingPolicyConfiguration: &appautoscalingpolicy.AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration{
+				TargetValue:                   jsii.Number(target),
+				PredefinedMetricSpecification: spec,
+				ScaleInCooldown:               jsii.Number(300),
+				ScaleOutCooldown:              jsii.Number(60),
+			},
+		})
+	}
+	policy("CPUScaling", CPUScalingSuffix, p.CPUTargetPercent,
+		&appautoscalingpolicy.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification{
+			PredefinedMetricType: jsii.String("ECSServiceAverageCPUUtilization"),
+		})
+	policy("RequestScaling", RequestScalingSuffix, p.RequestsPerTarget,
+		&appautoscalingpolicy.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification{
+			PredefinedMetricType: jsii.String("ALBRequestCountPerTarget"),
+			ResourceLabel:        jsii.String(*s.alb.ArnSuffix() + "/" + *s.targetGroup.ArnSuffix()),
+		})
+}
+
+func (s *Service) createAlarms() {
+	p := s.props
+	var actions *[]*string
+	if len(p.AlarmTopicArns) > 0 {
+		actions = jsii.Strings(p.AlarmTopicArns...)
+	}
+	lbDim := &map[string]*string{"LoadBalancer": s.alb.ArnSuffix()}
+	s.alarms[LatencyAlarmSuffix] = cloudwatchmetricalarm.NewCloudwatchMetricAlarm(s, jsii.String("LatencyAlarm"), &cloudwatchmetricalarm.CloudwatchMetricAlarmConfig{
+		AlarmName:          jsii.String(p.Name + LatencyAlarmSuffix),
+		AlarmDescription:   jsii.String(fmt.Sprintf("p95 target response time of %s above %gs", p.Name, p.LatencyP95Seconds)),
+		Namespace:          jsii.String("AWS/ApplicationELB"),
+		MetricName:         jsii.String("TargetResponseTime"),
+		ExtendedStatistic:  jsii.String("p95"),
+		Dimensions:         lbDim,
+		Period:             jsii.Number(60),
+		EvaluationPeriods:  jsii.Number(5),
+		DatapointsToAlarm:  jsii.Number(3),
+		Threshold:          jsii.Number(p.LatencyP95Seconds),
+		ComparisonOperator: jsii.String("GreaterThanThreshold"),
+		TreatMissingData:   jsii.String("notBreaching"),
+		AlarmActions:       actions,
+		OkActions:          actions,
+	})
+	metric := func(id, name string) *cloudwatchmetricalarm.CloudwatchMetricAlarmMetricQuery {
+		return &cloudwatchmetricalarm.CloudwatchMetricAlarmMetricQuery{
+			Id: jsii.String(id),
+			Metric: &cloudwatchmetricalarm.CloudwatchMetricAlarmMetricQueryMetric{
+				Namespace: jsii.String("AWS/ApplicationELB"), MetricName: jsii.String(name),
+				Dimensions: lbDim, Stat: jsii.String("Sum"), Period: jsii.Number(60),
+			},
+			ReturnData: jsii.Bool(false),
+		}
+	}
+	s.alarms[ErrorRateAlarmSuffix] = cloudwatchmetricalarm.NewCloudwatchMetricAlarm(s, jsii.String("ErrorRateAlarm"), &cloudwatchmetricalarm.CloudwatchMetricAlarmConfig{
+		AlarmName:        jsii.String(p.Name + ErrorRateAlarmSuffix),
+		AlarmDescription: jsii.String(fmt.Sprintf("5xx responses of %s above %g%% of requests", p.Name, p.Error5xxRatePercent)),
+		MetricQuery: []*cloudwatchmetricalarm.CloudwatchMetricAlarmMetricQuery{
+			metric("target5xx", "HTTPCode_Target_5XX_Count"),
+			metric("elb5xx", "HTTPCode_ELB_5XX_Count"),
+			metric("requests", "RequestCount"),
+			{
+				Id:         jsii.String("errorRate"),
+				Label:      jsii.String("5xx rate (%)"),
+				Expression: jsii.String(ErrorRateExpression),
+				ReturnData: jsii.Bool(true),
+			},
+		},
+		EvaluationPeriods:  jsii.Number(5),
+		DatapointsToAlarm:  jsii.Number(3),
+		Threshold:          jsii.Number(p.Error5xxRatePercent),
+		ComparisonOperator: jsii.String("GreaterThanThreshold"),
+		TreatMissingData:   jsii.String("notBreaching"),
+		AlarmActions:       actions,
+		OkActions:          actions,
+	})
+	s.alarms[RunningTaskAlarmSuffix] = cloudwatchmetricalarm.NewCloudwatchMetricAlarm(s, jsii.String("RunningTaskAlarm"), &cloudwatchmetricalarm.CloudwatchMetricAlarmConfig{
+		AlarmName:        jsii.String(p.Name + RunningTaskAlarmSuffix),
+		AlarmDescription: jsii.String(fmt.Sprintf("fewer than %d tasks of %s running", p.MinRunningTasks, p.Name)),
+		Namespace:        jsii.String("ECS/ContainerInsights"),
+		MetricName:       jsii.String("RunningTaskCount"),
+		Statistic:        jsii.String("Minimum"),
+		Dimensions: &map[string]*string{
+			"ClusterName": s.cluster.Name(),
+			"ServiceName": s.service.Name(),
+		},
+		Period:             jsii.Number(60),
+		EvaluationPeriods:  jsii.Number(3),
+		Threshold:          jsii.Number(float64(p.MinRunningTasks)),
+		ComparisonOperator: jsii.String("LessThanThreshold"),
+		// No data from Container Insights means no tasks reporting.
+		TreatMissingData: jsii.String("breaching"),
+		AlarmActions:     actions,
+		OkActions:        actions,
+	})
+}
+
+// ErrorRateExpression is the 5xx alarm's metric math: target and load-balancer 5xx
+// responses as a percentage of requests (0 when there are no requests).
+const ErrorRateExpression = "IF(requests > 0, 100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests, 0)"
