@@ -136,6 +136,10 @@ type Options struct {
 	// DisablePatches names patches (see Patches) to skip. Tests use it to show
 	// that a patch is what restores the AWS behaviour; nobody else should.
 	DisablePatches []string
+	// DynamoDBConditionDelay, for tests of the emulator only, sleeps this long after each
+	// DynamoDB condition is evaluated and before its write, so that a write path without
+	// a lock races on every run. Default: 0 (off).
+	DynamoDBConditionDelay time.Duration
 }
 
 var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
@@ -205,6 +209,7 @@ func Launch(ctx context.Context, opts Options) (*Emulator, error) {
 	cmd.Env = append(os.Environ(),
 		"MOTO_ACCOUNT_ID="+opts.AccountID,
 		"EMULATOR_DISABLE_PATCHES="+strings.Join(opts.DisablePatches, ","),
+		"EMULATOR_TEST_DYNAMODB_CONDITION_DELAY_MS="+strconv.FormatInt(opts.DynamoDBConditionDelay.Milliseconds(), 10),
 		"PYTHONDONTWRITEBYTECODE=1",
 	)
 	cmd.Stderr = logw

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
@@ -443,15 +444,19 @@ func multipartHeadChecksum(t *testing.T, e *Emulator) error {
 
 func TestPatchDynamoDBAtomicWrites(t *testing.T) {
 	t.Parallel()
+	// The delay widens moto's check-then-write window, so its race shows on every run
+	// (without it, a round races only on a lucky thread switch); DynamoDB's atomic
+	// writes, and the patched emulator, are unaffected by it.
+	const widened = 5 * time.Millisecond
 	t.Run("patched", func(t *testing.T) {
 		t.Parallel()
-		if err := racingConditionalUpdates(t, Start(t)); err != nil {
+		if err := racingConditionalUpdates(t, Start(t, Options{DynamoDBConditionDelay: widened})); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("disabled", func(t *testing.T) {
 		t.Parallel()
-		if err := racingConditionalUpdates(t, Start(t, Options{DisablePatches: []string{PatchDynamoDBAtomicWrites}})); err == nil {
+		if err := racingConditionalUpdates(t, Start(t, Options{DisablePatches: []string{PatchDynamoDBAtomicWrites}, DynamoDBConditionDelay: widened})); err == nil {
 			t.Fatal("moto kept conditional updates atomic without the patch; is the patch still needed?")
 		}
 	})

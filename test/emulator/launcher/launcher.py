@@ -8,6 +8,7 @@ test run never leaves a server behind.
 Environment:
   EMULATOR_DISABLE_PATCHES  comma-separated patch names to skip (tests use it
                             to show that each patch is what fixes its gap).
+  EMULATOR_TEST_*           instrumentation for the emulator's tests (testhooks.py).
 """
 
 import os
@@ -50,7 +51,9 @@ def main() -> None:
         for p in os.environ.get("EMULATOR_DISABLE_PATCHES", "").split(",")
         if p.strip()
     }
-    applied = patches.apply_all(disabled)
+    import testhooks
+
+    applied = patches.apply_all(disabled) + testhooks.apply()
     sys.stderr.write(
         f"moto {moto.__version__}: patches applied: {', '.join(applied) or 'none'}\n"
     )
