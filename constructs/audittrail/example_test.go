@@ -3,10 +3,12 @@ package audittrail_test
 import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/dynamodbtable"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/provider"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
 	"github.com/acme/module-registry/constructs/audittrail"
 	"github.com/acme/module-registry/constructs/encryptionkey"
+	"github.com/acme/module-registry/constructs/internal/synthtest"
 	"github.com/acme/module-registry/constructs/securebucket"
 )
 
@@ -15,6 +17,7 @@ import (
 func ExampleNew() {
 	app := cdktf.NewApp(nil)
 	stack := cdktf.NewTerraformStack(app, jsii.String("registry"))
+	provider.NewAwsProvider(stack, jsii.String("aws"), &provider.AwsProviderConfig{Region: jsii.String("us-east-1")})
 
 	key := encryptionkey.New(stack, "ProjectKey", nil)
 	artifacts := securebucket.New(stack, "Artifacts", &securebucket.Props{EncryptionKey: key})
@@ -30,4 +33,14 @@ func ExampleNew() {
 		DataEventTableArns: []string{*packages.Arn()},
 	})
 	cdktf.NewTerraformOutput(stack, jsii.String("trail_arn"), &cdktf.TerraformOutputConfig{Value: trail.TrailArn()})
+
+	synthtest.Print(stack, "aws_cloudtrail", "name", "is_multi_region_trail", "include_global_service_events", "enable_log_file_validation")
+	synthtest.Print(stack, "aws_cloudwatch_log_group", "name", "retention_in_days")
+	// Output:
+	// aws_cloudtrail name: "acme-audit-trail"
+	// aws_cloudtrail is_multi_region_trail: true
+	// aws_cloudtrail include_global_service_events: true
+	// aws_cloudtrail enable_log_file_validation: true
+	// aws_cloudwatch_log_group name: "/aws/cloudtrail/acme-audit-trail"
+	// aws_cloudwatch_log_group retention_in_days: 90
 }

@@ -1,31 +1,52 @@
 package containerimage_test
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/provider"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
 	"github.com/acme/module-registry/constructs/containerimage"
 	"github.com/acme/module-registry/constructs/encryptionkey"
+	"github.com/acme/module-registry/constructs/internal/synthtest"
+	"github.com/acme/module-registry/runtime/image"
 )
 
-// The registry's image, built beforehand with
+// The registry's image, built beforehand (here a stand-in; the real one with
 //
 //	go run ./runtime/cmd/registry-image build -layout build/registry-image
 //
-// pushed during deploy into a KMS-encrypted repository and pulled, by digest, by a
-// task's execution role.
+// ), pushed during deploy into a KMS-encrypted repository with immutable tags and pulled,
+// by digest, by a task's execution role.
 func ExampleNew() {
+	dir, _ := os.MkdirTemp("", "layout")
+	defer os.RemoveAll(dir)
+	built, _ := image.Assemble([]byte("registry binary"), "amd64", time.Unix(0, 0))
+	_, _ = image.WriteLayout(filepath.Join(dir, "registry-image"), built)
+
 	app := cdktf.NewApp(nil)
 	stack := cdktf.NewTerraformStack(app, jsii.String("registry"))
-
+	provider.NewAwsProvider(stack, jsii.String("aws"), &provider.AwsProviderConfig{Region: jsii.String("us-east-1")})
 	key := encryptionkey.New(stack, "ProjectKey", nil)
 	img := containerimage.New(stack, "RegistryImage", &containerimage.Props{
 		EncryptionKey: key,
-		LayoutDir:     "build/registry-image",
+		LayoutDir:     filepath.Join(dir, "registry-image"),
 	})
 	execution := iamrole.NewIamRole(stack, jsii.String("Execution"), &iamrole.IamRoleConfig{AssumeRolePolicy: jsii.String("{}")})
 	img.GrantPull(execution)
 	// Hand img (a fargateservice Image) or img.ImageURI() to the service.
-	cdktf.NewTerraformOutput(stack, jsii.String("image_uri"), &cdktf.TerraformOutputConfig{Value: img.ImageURI()})
+
+	synthtest.Print(stack, "aws_ecr_repository", "name", "image_tag_mutability", "force_delete")
+	fmt.Println("pinned by digest:", strings.HasPrefix(img.Digest(), "sha256:"))
+	// Output:
+	// aws_ecr_repository name: "acme-registry"
+	// aws_ecr_repository image_tag_mutability: "IMMUTABLE"
+	// aws_ecr_repository force_delete: false
+	// pinned by digest: true
 }

@@ -5,9 +5,11 @@ import (
 
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/provider"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
 	"github.com/acme/module-registry/constructs/encryptionkey"
+	"github.com/acme/module-registry/constructs/internal/synthtest"
 	"github.com/acme/module-registry/constructs/passwordsecret"
 )
 
@@ -16,11 +18,16 @@ import (
 func ExampleNew() {
 	app := cdktf.NewApp(nil)
 	stack := cdktf.NewTerraformStack(app, jsii.String("registry"))
+	provider.NewAwsProvider(stack, jsii.String("aws"), &provider.AwsProviderConfig{Region: jsii.String("us-east-1")})
 
 	key := encryptionkey.New(stack, "ProjectKey", nil)
 	admin := passwordsecret.New(stack, "AdminPassword", &passwordsecret.Props{EncryptionKey: key})
 	exec := iamrole.NewIamRole(stack, jsii.String("Execution"), &iamrole.IamRoleConfig{AssumeRolePolicy: jsii.String("{}")})
 	admin.GrantRead(exec)
+
+	synthtest.Print(stack, "aws_secretsmanager_secret", "name")
 	fmt.Println("valueFrom = <secret arn>:" + admin.Field() + "::")
-	// Output: valueFrom = <secret arn>:password::
+	// Output:
+	// aws_secretsmanager_secret name: "acme-registry-admin"
+	// valueFrom = <secret arn>:password::
 }

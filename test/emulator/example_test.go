@@ -27,5 +27,13 @@ func ExampleLaunch() {
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("pkg-artifacts")}); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("terraform endpoints point at", emu.Endpoint())
+	// Terraform and SDK clients point at emu.Endpoint() (http://127.0.0.1:<free port>).
+	out, err := s3c.ListBuckets(ctx, &s3.ListBucketsInput{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, b := range out.Buckets {
+		fmt.Println(aws.ToString(b.Name))
+	}
+	// Output: pkg-artifacts
 }

@@ -174,3 +174,26 @@ func keys(m map[string]map[string]any) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Print synthesizes stack (running its validations) and prints, for every resource of typ
+// in logical-name order, "typ attr: value" for each of attrs, so Examples can show what a
+// construct deploys. A failed synth prints its error instead.
+func Print(stack cdktf.TerraformStack, typ string, attrs ...string) {
+	raw, err := synth(stack)
+	if err != nil {
+		fmt.Println("synth failed:", err)
+		return
+	}
+	r := &Result{Raw: raw}
+	if err := json.Unmarshal([]byte(raw), &r.Tree); err != nil {
+		fmt.Println("synth produced invalid JSON:", err)
+		return
+	}
+	all := r.Resources(typ)
+	for _, name := range keys(all) {
+		for _, a := range attrs {
+			v, _ := json.Marshal(all[name][a])
+			fmt.Printf("%s %s: %s\n", typ, a, v)
+		}
+	}
+}
