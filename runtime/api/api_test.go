@@ -388,6 +388,28 @@ func TestCorruptedBlobAbortsDownload(t *testing.T) {
 	assert.Equal(t, 3, outcomes[storage.OutcomeIntegrityFailure])
 }
 
+// Once the body has started, a failed download cuts the connection: the
+// client gets a prefix of the stored bytes and nothing else (no error body
+// appended to the stream).
+func TestFailedDownloadSendsOnlyStoredBytes(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	tok := h.admin()
+	readAll(t, h.upload(tok, "big", "1", randomBytes(t, 2*copyBufSize+4096), nil))
+	p, err := h.store.GetPackage(context.Background(), "big", "1")
+	require.NoError(t, err)
+	data, err := os.ReadFile(h.store.BlobPath(p.BlobKey))
+	require.NoError(t, err)
+	data[len(data)/2] ^= 0xff
+	require.NoError(t, os.WriteFile(h.store.BlobPath(p.BlobKey), data, 0o600))
+
+	resp := h.do(req{method: "GET", path: "/packages/big/1", token: tok})
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Error(t, err)
+	assert.Equal(t, 2*copyBufSize, len(got), "every chunk but the last")
+	assert.True(t, bytes.HasPrefix(data, got), "nothing but stored bytes is sent")
+}
+
 func TestTransfersAreRecorded(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	tok := h.admin()
@@ -419,6 +441,33 @@ func TestTransfersAreRecorded(t *testing.T) {
 		assert.Equal(t, "lib", downs[i].Name)
 		assert.False(t, downs[i].At.IsZero())
 	}
+}
+
+// Every transfer record names the authenticated caller, also when the
+// caller lacks the permission, and an unauthenticated one as nobody.
+func TestDeniedTransfersNameTheCaller(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	reader := h.user("reader", storage.PermDownload)
+	writer := h.user("writer", storage.PermUpload)
+	expectError(t, h.upload(reader, "lib", "1", []byte("x"), nil), 403)
+	expectError(t, h.upload("", "lib", "1", []byte("x"), nil), 403)
+	expectError(t, h.do(req{method: "POST", path: "/packages/lib/1/upload-url", token: reader, body: strings.NewReader(`{}`)}), 403)
+	expectError(t, h.do(req{method: "POST", path: "/packages/lib/1/commit", token: reader, body: strings.NewReader(`{}`)}), 403)
+	expectError(t, h.do(req{method: "GET", path: "/packages/lib/1", token: writer}), 403)
+	expectError(t, h.do(req{method: "GET", path: "/packages/lib/1/download-url", token: writer}), 403)
+
+	ups, err := h.store.ListUploads(context.Background())
+	require.NoError(t, err)
+	downs, err := h.store.ListDownloads(context.Background())
+	require.NoError(t, err)
+	var got [][2]string
+	for _, r := range append(ups, downs...) {
+		got = append(got, [2]string{r.User, r.Outcome})
+	}
+	assert.Equal(t, [][2]string{
+		{"reader", storage.OutcomeDenied}, {"", storage.OutcomeDenied}, {"reader", storage.OutcomeDenied}, {"reader", storage.OutcomeDenied},
+		{"writer", storage.OutcomeDenied}, {"writer", storage.OutcomeDenied},
+	}, got)
 }
 
 func TestRequestIDs(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/acme/module-registry/runtime/auth"
+	"github.com/acme/module-registry/runtime/contract"
 	"github.com/acme/module-registry/runtime/storage"
 )
 
@@ -119,6 +121,17 @@ func pathCoords(r *http.Request) (string, string, error) {
 	return name, version, nil
 }
 
+// authorizePackage authorizes perm and validates the package coordinates
+// in the path, in that order.
+func (s *Server) authorizePackage(r *http.Request, perm string) (auth.Principal, string, string, error) {
+	p, err := s.authorize(r, perm)
+	if err != nil {
+		return p, "", "", err
+	}
+	name, version, err := pathCoords(r)
+	return p, name, version, err
+}
+
 func intParam(r *http.Request, key string, def, min, max int) (int, error) {
 	v := r.URL.Query().Get(key)
 	if v == "" {
@@ -170,11 +183,7 @@ func (s *Server) handleListPackages(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleDeletePackage(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.authorize(r, storage.PermAdmin); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	name, version, err := pathCoords(r)
+	_, name, version, err := s.authorizePackage(r, storage.PermAdmin)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -185,9 +194,9 @@ func (s *Server) handleDeletePackage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.cfg.Backend.Blobs.Delete(r.Context(), p.BlobKey); err != nil {
-		loggerFrom(r.Context()).Error("deleting blob of removed package", "package", storage.Key(name, version), "error", err.Error())
+		loggerFrom(r.Context()).Error("deleting blob of removed package", "package", contract.PackageKey(name, version), "error", err.Error())
 	}
-	loggerFrom(r.Context()).Info("package deleted", "package", storage.Key(name, version))
+	loggerFrom(r.Context()).Info("package deleted", "package", contract.PackageKey(name, version))
 	writeJSON(w, http.StatusOK, viewOf(p))
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme/module-registry/runtime/auth"
+	"github.com/acme/module-registry/runtime/internal/syncbuf"
 	"github.com/acme/module-registry/runtime/secrets"
 	"github.com/acme/module-registry/runtime/storage"
 	"github.com/acme/module-registry/runtime/storage/embedded"
@@ -29,23 +30,6 @@ var (
 )
 
 const adminPW = "admin-password-123"
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type clock struct {
 	mu sync.Mutex
@@ -70,7 +54,7 @@ type harness struct {
 	store  *embedded.Store
 	auth   *auth.Service
 	srv    *httptest.Server
-	logs   *syncBuffer
+	logs   *syncbuf.Buffer
 	clock  *clock
 	client *http.Client
 	opts   harnessOpts
@@ -85,7 +69,7 @@ type harnessOpts struct {
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: o.dir, logs: &syncBuffer{}, clock: &clock{t: time.Now()}, opts: o}
+	h := &harness{t: t, dir: o.dir, logs: &syncbuf.Buffer{}, clock: &clock{t: time.Now()}, opts: o}
 	if h.dir == "" {
 		h.dir = t.TempDir()
 	}

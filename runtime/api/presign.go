@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acme/module-registry/runtime/auth"
+	"github.com/acme/module-registry/runtime/contract"
 	"github.com/acme/module-registry/runtime/storage"
 )
 
@@ -17,31 +19,10 @@ import (
 var errNoPresign = errorf(http.StatusNotImplemented, "presigned URLs need the aws storage backend (REGISTRY_BACKEND=aws); use PUT/GET /packages/{name}/{version} to stream through the registry")
 
 func (s *Server) presigner() (storage.Presigner, error) {
-	if p, ok := s.cfg.Backend.Blobs.(storage.Presigner); ok {
-		return p, nil
+	if s.cfg.Backend.Presign == nil {
+		return nil, errNoPresign
 	}
-	return nil, errNoPresign
-}
-
-// audited runs fn and records the attempt as an upload or download record,
-// whatever its outcome, then writes the error if there was one.
-func (s *Server) audited(w http.ResponseWriter, r *http.Request, upload bool, fn func(rec *storage.TransferRecord) error) {
-	rec := storage.TransferRecord{Name: r.PathValue("name"), Version: r.PathValue("version"), ClientIP: clientIP(r)}
-	err := fn(&rec)
-	rec.User = infoFrom(r.Context()).user
-	if err != nil {
-		status, msg := statusOf(err)
-		if rec.Outcome == "" {
-			rec.Outcome = outcomeFor(status)
-		}
-		rec.Detail = msg
-	} else if rec.Outcome == "" {
-		rec.Outcome = storage.OutcomeOK
-	}
-	s.record(r.Context(), upload, rec)
-	if err != nil {
-		writeError(w, r, err)
-	}
+	return s.cfg.Backend.Presign, nil
 }
 
 // expectedChecksum is what the store must report for pkg: the checksum
@@ -55,12 +36,9 @@ func expectedChecksum(p storage.Presigner, pkg storage.Package) (string, error) 
 }
 
 func (s *Server) handleDownloadURL(w http.ResponseWriter, r *http.Request) {
-	s.audited(w, r, false, func(rec *storage.TransferRecord) error {
+	s.audited(w, r, auditDownload, func(rec *storage.TransferRecord) error {
 		ctx := r.Context()
-		if _, err := s.authorize(r, storage.PermDownload); err != nil {
-			return err
-		}
-		name, version, err := pathCoords(r)
+		_, name, version, err := s.authorizePackage(r, storage.PermDownload)
 		if err != nil {
 			return err
 		}
@@ -81,21 +59,8 @@ func (s *Server) handleDownloadURL(w http.ResponseWriter, r *http.Request) {
 		rec.SHA256, rec.Size = pkg.SHA256, pkg.Size
 		rec.Detail = "presigned url"
 		if verify {
-			want, err := expectedChecksum(ps, pkg)
-			if err != nil {
+			if err := s.verifyStored(r, rec, ps, pkg); err != nil {
 				return err
-			}
-			st, err := ps.StatBlob(ctx, pkg.BlobKey)
-			if errors.Is(err, storage.ErrNotFound) {
-				s.integrityFailure(r, rec, pkg, "blob missing")
-				return errorf(http.StatusInternalServerError, "stored package %s failed its integrity check", storage.Key(name, version))
-			}
-			if err != nil {
-				return err
-			}
-			if st.Checksum != want || st.Size != pkg.Size {
-				s.integrityFailure(r, rec, pkg, "stored checksum "+st.Checksum+" (size "+strconv.FormatInt(st.Size, 10)+") differs from the recorded "+want)
-				return errorf(http.StatusUnprocessableEntity, "stored package %s does not match its recorded SHA-256 checksum", storage.Key(name, version))
 			}
 		}
 		req, err := ps.PresignDownload(ctx, pkg.BlobKey, s.cfg.PresignTTL)
@@ -110,6 +75,38 @@ func (s *Server) handleDownloadURL(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// verifyStored compares the store's checksum and size of pkg's blob with
+// the recorded ones, without reading the bytes.
+func (s *Server) verifyStored(r *http.Request, rec *storage.TransferRecord, ps storage.Presigner, pkg storage.Package) error {
+	want, err := expectedChecksum(ps, pkg)
+	if err != nil {
+		return err
+	}
+	st, err := ps.StatBlob(r.Context(), pkg.BlobKey)
+	if errors.Is(err, storage.ErrNotFound) {
+		s.integrityFailure(r, rec, pkg, "blob missing")
+		return errorf(http.StatusInternalServerError, "stored package %s failed its integrity check", contract.PackageKey(pkg.Name, pkg.Version))
+	}
+	if err != nil {
+		return err
+	}
+	if st.Checksum != want || st.Size != pkg.Size {
+		s.integrityFailure(r, rec, pkg, "stored checksum "+st.Checksum+" (size "+strconv.FormatInt(st.Size, 10)+") differs from the recorded "+want)
+		return errorf(http.StatusUnprocessableEntity, "stored package %s does not match its recorded SHA-256 checksum", contract.PackageKey(pkg.Name, pkg.Version))
+	}
+	return nil
+}
+
+// authorizeUpload authorizes an upload of the path's package version and
+// reads the JSON body into v.
+func (s *Server) authorizeUpload(w http.ResponseWriter, r *http.Request, v any) (auth.Principal, string, string, error) {
+	p, name, version, err := s.authorizePackage(r, storage.PermUpload)
+	if err == nil {
+		err = decodeJSON(r, w, v)
+	}
+	return p, name, version, err
+}
+
 type uploadURLRequest struct {
 	SHA256 string `json:"sha256"`
 	Size   *int64 `json:"size"`
@@ -119,18 +116,11 @@ type uploadURLRequest struct {
 const maxSinglePut int64 = 5 << 30
 
 func (s *Server) handleUploadURL(w http.ResponseWriter, r *http.Request) {
-	s.audited(w, r, true, func(rec *storage.TransferRecord) error {
+	s.audited(w, r, auditUpload, func(rec *storage.TransferRecord) error {
 		ctx := r.Context()
-		p, err := s.authorize(r, storage.PermUpload)
-		if err != nil {
-			return err
-		}
-		name, version, err := pathCoords(r)
-		if err != nil {
-			return err
-		}
 		var req uploadURLRequest
-		if err := decodeJSON(r, w, &req); err != nil {
+		p, name, version, err := s.authorizeUpload(w, r, &req)
+		if err != nil {
 			return err
 		}
 		sum, err := ParseHexSHA256(strings.TrimSpace(req.SHA256))
@@ -149,21 +139,16 @@ func (s *Server) handleUploadURL(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		if _, err := s.cfg.Backend.Meta.GetPackage(ctx, name, version); err == nil {
-			return errorf(http.StatusConflict, "package %s already exists", storage.Key(name, version))
-		} else if !errors.Is(err, storage.ErrNotFound) {
+		if err := s.ensureNew(ctx, name, version); err != nil {
 			return err
 		}
-		key := newID() + newID()
-		if kl, ok := s.cfg.Backend.Blobs.(storage.PackageKeyer); ok {
-			key = kl.PackageKey(name, version)
-		}
-		put, err := ps.PresignUpload(ctx, key, sum, size, s.cfg.PresignTTL)
+		up, err := ps.PresignUpload(ctx, name, version, sum, size, s.cfg.PresignTTL)
 		if err != nil {
 			return err
 		}
+		put := up.Request
 		id := newID() + newID()
-		pending := storage.PendingUpload{ID: id, Name: name, Version: version, User: p.User.Name, SHA256: sum, Size: size, Key: key, ExpiresAt: put.ExpiresAt}
+		pending := storage.PendingUpload{ID: id, Name: name, Version: version, User: p.User.Name, SHA256: sum, Size: size, Key: up.Key, ExpiresAt: put.ExpiresAt}
 		if err := ps.CreatePendingUpload(ctx, pending); err != nil {
 			return err
 		}
@@ -181,18 +166,11 @@ type commitRequest struct {
 }
 
 func (s *Server) handleCommitUpload(w http.ResponseWriter, r *http.Request) {
-	s.audited(w, r, true, func(rec *storage.TransferRecord) error {
+	s.audited(w, r, auditUpload, func(rec *storage.TransferRecord) error {
 		ctx := r.Context()
-		p, err := s.authorize(r, storage.PermUpload)
-		if err != nil {
-			return err
-		}
-		name, version, err := pathCoords(r)
-		if err != nil {
-			return err
-		}
 		var req commitRequest
-		if err := decodeJSON(r, w, &req); err != nil {
+		p, name, version, err := s.authorizeUpload(w, r, &req)
+		if err != nil {
 			return err
 		}
 		if req.UploadID == "" {
@@ -204,7 +182,7 @@ func (s *Server) handleCommitUpload(w http.ResponseWriter, r *http.Request) {
 		}
 		pending, err := ps.GetPendingUpload(ctx, req.UploadID)
 		if errors.Is(err, storage.ErrNotFound) || (err == nil && (pending.Name != name || pending.Version != version)) {
-			return errorf(http.StatusNotFound, "no pending upload %q for %s (unknown, expired or already committed)", req.UploadID, storage.Key(name, version))
+			return errorf(http.StatusNotFound, "no pending upload %q for %s (unknown, expired or already committed)", req.UploadID, contract.PackageKey(name, version))
 		}
 		if err != nil {
 			return err
@@ -213,9 +191,7 @@ func (s *Server) handleCommitUpload(w http.ResponseWriter, r *http.Request) {
 			return errorf(http.StatusForbidden, "upload %q belongs to another user", req.UploadID)
 		}
 		rec.SHA256, rec.Size = pending.SHA256, pending.Size
-		if _, err := s.cfg.Backend.Meta.GetPackage(ctx, name, version); err == nil {
-			return errorf(http.StatusConflict, "package %s already exists", storage.Key(name, version))
-		} else if !errors.Is(err, storage.ErrNotFound) {
+		if err := s.ensureNew(ctx, name, version); err != nil {
 			return err
 		}
 		st, err := ps.StatBlob(ctx, pending.Key)
@@ -237,19 +213,14 @@ func (s *Server) handleCommitUpload(w http.ResponseWriter, r *http.Request) {
 		}
 		pkg := storage.Package{Name: name, Version: version, SHA256: pending.SHA256, Size: pending.Size, UploadedAt: s.cfg.Now().UTC(),
 			Uploader: pending.User, BlobKey: st.Ref, BlobChecksum: st.Checksum}
-		if err := s.cfg.Backend.Meta.CreatePackage(ctx, pkg); err != nil {
-			if errors.Is(err, storage.ErrExists) {
-				return errorf(http.StatusConflict, "package %s already exists", storage.Key(name, version))
-			}
+		if err := s.createPackage(ctx, pkg); err != nil {
 			return err
 		}
 		if err := ps.DeletePendingUpload(ctx, req.UploadID); err != nil {
 			loggerFrom(ctx).Error("removing committed pending upload", "error", err.Error())
 		}
-		loggerFrom(ctx).Info("package uploaded", "package", storage.Key(name, version), "sha256", pkg.SHA256, "size", pkg.Size, "presigned", true)
-		w.Header().Set("X-Checksum-SHA256", pkg.SHA256)
-		w.Header().Set("Location", "/packages/"+name+"/"+version)
-		writeJSON(w, http.StatusCreated, map[string]any{"name": name, "version": version, "sha256_hash": pkg.SHA256, "size": pkg.Size})
+		loggerFrom(ctx).Info("package uploaded", "package", contract.PackageKey(name, version), "sha256", pkg.SHA256, "size", pkg.Size, "presigned", true)
+		writeCreated(w, pkg)
 		return nil
 	})
 }

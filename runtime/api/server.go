@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/acme/module-registry/runtime/auth"
+	"github.com/acme/module-registry/runtime/contract"
 	"github.com/acme/module-registry/runtime/storage"
 )
 
@@ -85,7 +86,7 @@ func New(cfg Config) *Server {
 // Routes lists every endpoint (the OpenAPI document must match it).
 func (s *Server) Routes() []Route {
 	return []Route{
-		{"GET", "/health", s.handleHealth},
+		{"GET", contract.HealthPath, s.handleHealth},
 		{"GET", "/tracks", s.handleTracks},
 		{"GET", "/openapi.yaml", s.handleOpenAPI},
 		{"PUT", "/authenticate", s.handleAuthenticate},

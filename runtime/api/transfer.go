@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/acme/module-registry/runtime/contract"
 	"github.com/acme/module-registry/runtime/storage"
 )
 
@@ -21,95 +22,76 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return
 func getBuf() *[]byte  { return bufPool.Get().(*[]byte) }
 func putBuf(b *[]byte) { bufPool.Put(b) }
 
-func (s *Server) record(ctx context.Context, upload bool, rec storage.TransferRecord) {
-	rec.ID = newID()
-	rec.At = s.cfg.Now().UTC()
-	var err error
-	if upload {
-		err = s.cfg.Backend.Meta.RecordUpload(context.WithoutCancel(ctx), rec)
-	} else {
-		err = s.cfg.Backend.Meta.RecordDownload(context.WithoutCancel(ctx), rec)
-	}
-	if err != nil {
-		loggerFrom(ctx).Error("writing transfer record", "upload", upload, "error", err.Error())
-	}
-}
-
 // ---- upload ----
 
 func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
-	rec := storage.TransferRecord{Name: r.PathValue("name"), Version: r.PathValue("version"), ClientIP: clientIP(r)}
-	p, err := s.upload(w, r, &rec)
-	rec.User = p
-	if err != nil {
-		status, msg := statusOf(err)
-		rec.Outcome = outcomeFor(status)
-		rec.Detail = msg
-		s.record(r.Context(), true, rec)
-		writeError(w, r, err)
-		return
-	}
-	rec.Outcome = storage.OutcomeOK
-	s.record(r.Context(), true, rec)
-	w.Header().Set("X-Checksum-SHA256", rec.SHA256)
-	w.Header().Set("Content-Digest", FormatDigest(rec.SHA256))
-	w.Header().Set("Location", "/packages/"+rec.Name+"/"+rec.Version)
-	writeJSON(w, http.StatusCreated, map[string]any{"name": rec.Name, "version": rec.Version, "sha256_hash": rec.SHA256, "size": rec.Size})
+	s.audited(w, r, auditUpload, func(rec *storage.TransferRecord) error {
+		pkg, err := s.upload(w, r, rec)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Digest", FormatDigest(pkg.SHA256))
+		writeCreated(w, pkg)
+		return nil
+	})
 }
 
-func outcomeFor(status int) string {
-	switch status {
-	case http.StatusForbidden, http.StatusUnauthorized, http.StatusNotImplemented:
-		return storage.OutcomeDenied
-	case http.StatusNotFound:
-		return storage.OutcomeNotFound
-	case http.StatusConflict:
-		return storage.OutcomeConflict
-	case http.StatusRequestEntityTooLarge:
-		return storage.OutcomeTooLarge
-	case http.StatusUnprocessableEntity:
-		return storage.OutcomeHashMismatch
-	case http.StatusBadRequest:
-		return storage.OutcomeInvalid
+// writeCreated answers 201 for a newly recorded package.
+func writeCreated(w http.ResponseWriter, pkg storage.Package) {
+	w.Header().Set("X-Checksum-SHA256", pkg.SHA256)
+	w.Header().Set("Location", "/packages/"+pkg.Name+"/"+pkg.Version)
+	writeJSON(w, http.StatusCreated, map[string]any{"name": pkg.Name, "version": pkg.Version, "sha256_hash": pkg.SHA256, "size": pkg.Size})
+}
+
+func errPackageExists(name, version string) error {
+	return errorf(http.StatusConflict, "package %s already exists", contract.PackageKey(name, version))
+}
+
+// ensureNew answers 409 early when the version is already recorded.
+func (s *Server) ensureNew(ctx context.Context, name, version string) error {
+	_, err := s.cfg.Backend.Meta.GetPackage(ctx, name, version)
+	switch {
+	case err == nil:
+		return errPackageExists(name, version)
+	case errors.Is(err, storage.ErrNotFound):
+		return nil
 	default:
-		return storage.OutcomeError
+		return err
 	}
 }
 
-// upload streams the body into a staged blob, hashing in the same pass, and
-// commits blob then metadata. On any failure nothing is left visible.
-func (s *Server) upload(w http.ResponseWriter, r *http.Request, rec *storage.TransferRecord) (string, error) {
-	ctx := r.Context()
-	p, err := s.authorize(r, storage.PermUpload)
-	if err != nil {
-		return "", err
+// createPackage records pkg; a version recorded meanwhile is a 409.
+func (s *Server) createPackage(ctx context.Context, pkg storage.Package) error {
+	err := s.cfg.Backend.Meta.CreatePackage(ctx, pkg)
+	if errors.Is(err, storage.ErrExists) {
+		return errPackageExists(pkg.Name, pkg.Version)
 	}
-	user := p.User.Name
-	name, version, err := pathCoords(r)
+	return err
+}
+
+// upload streams the body into a new blob, hashing in the same pass, and
+// commits blob then metadata. On any failure nothing is left visible.
+func (s *Server) upload(w http.ResponseWriter, r *http.Request, rec *storage.TransferRecord) (storage.Package, error) {
+	ctx := r.Context()
+	p, name, version, err := s.authorizePackage(r, storage.PermUpload)
 	if err != nil {
-		return user, err
+		return storage.Package{}, err
 	}
 	want, err := expectedDigest(r.Header)
 	if err != nil {
-		return user, err
+		return storage.Package{}, err
 	}
 	max := s.cfg.MaxUploadBytes
 	if r.ContentLength > max {
-		return user, errorf(http.StatusRequestEntityTooLarge, "package larger than the %d-byte limit", max)
+		return storage.Package{}, errorf(http.StatusRequestEntityTooLarge, "package larger than the %d-byte limit", max)
 	}
-	if _, err := s.cfg.Backend.Meta.GetPackage(ctx, name, version); err == nil {
-		return user, errorf(http.StatusConflict, "package %s already exists", storage.Key(name, version))
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return user, err
+	if err := s.ensureNew(ctx, name, version); err != nil {
+		return storage.Package{}, err
 	}
 
-	blobKey := newID() + newID()
-	if kl, ok := s.cfg.Backend.Blobs.(storage.PackageKeyer); ok {
-		blobKey = kl.PackageKey(name, version)
-	}
-	bw, err := s.cfg.Backend.Blobs.Create(ctx, blobKey)
+	bw, err := s.cfg.Backend.Blobs.Create(ctx, name, version)
 	if err != nil {
-		return user, err
+		return storage.Package{}, err
 	}
 	committed := false
 	defer func() {
@@ -125,73 +107,44 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, rec *storage.Tra
 	if rerr != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(rerr, &mbe) {
-			return user, errorf(http.StatusRequestEntityTooLarge, "package larger than the %d-byte limit", max)
+			return storage.Package{}, errorf(http.StatusRequestEntityTooLarge, "package larger than the %d-byte limit", max)
 		}
-		return user, errorf(http.StatusBadRequest, "reading request body: %v", rerr)
+		return storage.Package{}, errorf(http.StatusBadRequest, "reading request body: %v", rerr)
 	}
 	if werr != nil {
-		return user, werr
+		return storage.Package{}, werr
 	}
 	got := hex.EncodeToString(h.Sum(nil))
 	rec.SHA256, rec.Size = got, size
 	if want != "" && want != got {
-		return user, errorf(http.StatusUnprocessableEntity, "content SHA-256 %s does not match the declared %s", got, want)
+		return storage.Package{}, errorf(http.StatusUnprocessableEntity, "content SHA-256 %s does not match the declared %s", got, want)
 	}
-	if err := bw.Commit(ctx); err != nil {
-		return user, err
+	blob, err := bw.Commit(ctx, storage.Descriptor{Size: size, SHA256: got})
+	if err != nil {
+		return storage.Package{}, err
 	}
 	committed = true
-	pkg := storage.Package{Name: name, Version: version, SHA256: got, Size: size, UploadedAt: s.cfg.Now().UTC(), Uploader: user, BlobKey: blobKey}
-	if cb, ok := bw.(storage.CommittedBlob); ok {
-		pkg.BlobKey, pkg.BlobChecksum = cb.Ref(), cb.Checksum()
-		blobKey = pkg.BlobKey
-	}
-	if err := s.cfg.Backend.Meta.CreatePackage(context.WithoutCancel(ctx), pkg); err != nil {
-		if derr := s.cfg.Backend.Blobs.Delete(context.WithoutCancel(ctx), blobKey); derr != nil {
+	pkg := storage.Package{Name: name, Version: version, SHA256: blob.SHA256, Size: blob.Size, UploadedAt: s.cfg.Now().UTC(),
+		Uploader: p.User.Name, BlobKey: blob.Ref, BlobChecksum: blob.Checksum}
+	if err := s.createPackage(context.WithoutCancel(ctx), pkg); err != nil {
+		if derr := s.cfg.Backend.Blobs.Delete(context.WithoutCancel(ctx), blob.Ref); derr != nil {
 			loggerFrom(ctx).Error("removing blob of refused upload", "error", derr.Error())
 		}
-		if errors.Is(err, storage.ErrExists) {
-			return user, errorf(http.StatusConflict, "package %s already exists", storage.Key(name, version))
-		}
-		return user, err
+		return storage.Package{}, err
 	}
-	loggerFrom(ctx).Info("package uploaded", "package", storage.Key(name, version), "sha256", got, "size", size)
-	return user, nil
+	loggerFrom(ctx).Info("package uploaded", "package", contract.PackageKey(name, version), "sha256", got, "size", size)
+	return pkg, nil
 }
 
 // ---- download ----
 
 func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
-	rec := storage.TransferRecord{Name: r.PathValue("name"), Version: r.PathValue("version"), ClientIP: clientIP(r)}
-	err := s.download(w, r, &rec)
-	if err != nil {
-		status, msg := statusOf(err)
-		if rec.Outcome == "" {
-			rec.Outcome = outcomeFor(status)
-		}
-		rec.Detail = msg
-	} else if rec.Outcome == "" {
-		rec.Outcome = storage.OutcomeOK
-	}
-	s.record(r.Context(), false, rec)
-	if errors.Is(err, errAbort) {
-		panic(http.ErrAbortHandler) // body already started: cut the connection
-	}
-	if err != nil {
-		writeError(w, r, err)
-	}
+	s.audited(w, r, auditDownload, func(rec *storage.TransferRecord) error { return s.download(w, r, rec) })
 }
-
-var errAbort = errors.New("response aborted")
 
 func (s *Server) download(w http.ResponseWriter, r *http.Request, rec *storage.TransferRecord) error {
 	ctx := r.Context()
-	p, err := s.authorize(r, storage.PermDownload)
-	rec.User = p.User.Name
-	if err != nil {
-		return err
-	}
-	name, version, err := pathCoords(r)
+	_, name, version, err := s.authorizePackage(r, storage.PermDownload)
 	if err != nil {
 		return err
 	}
@@ -212,7 +165,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, rec *storage.T
 	rc, err := s.cfg.Backend.Blobs.Open(ctx, pkg.BlobKey)
 	if err != nil {
 		s.integrityFailure(r, rec, pkg, "blob missing: "+err.Error())
-		return errorf(http.StatusInternalServerError, "stored package %s failed its integrity check", storage.Key(name, version))
+		return errorf(http.StatusInternalServerError, "stored package %s failed its integrity check", contract.PackageKey(name, version))
 	}
 	defer rc.Close()
 
@@ -272,14 +225,14 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, rec *storage.T
 		if started {
 			return errAbort
 		}
-		return errorf(http.StatusInternalServerError, "stored package %s could not be read", storage.Key(name, version))
+		return errorf(http.StatusInternalServerError, "stored package %s could not be read", contract.PackageKey(name, version))
 	}
 	if got := hex.EncodeToString(res.sum); res.n != pkg.Size || got != pkg.SHA256 {
 		s.integrityFailure(r, rec, pkg, "stored bytes do not match the recorded digest (got sha256 "+got+", size "+strconv.FormatInt(res.n, 10)+")")
 		if started {
 			return errAbort
 		}
-		return errorf(http.StatusInternalServerError, "stored package %s failed its integrity check", storage.Key(name, version))
+		return errorf(http.StatusInternalServerError, "stored package %s failed its integrity check", contract.PackageKey(name, version))
 	}
 	if !started {
 		setHeaders()
@@ -298,6 +251,6 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, rec *storage.T
 func (s *Server) integrityFailure(r *http.Request, rec *storage.TransferRecord, pkg storage.Package, detail string) {
 	rec.Outcome = storage.OutcomeIntegrityFailure
 	loggerFrom(r.Context()).Error("INTEGRITY FAILURE: stored package does not match its recorded SHA-256",
-		"event", "integrity_failure", "package", storage.Key(pkg.Name, pkg.Version),
+		"event", "integrity_failure", "package", contract.PackageKey(pkg.Name, pkg.Version),
 		"recorded_sha256", pkg.SHA256, "blob_key", pkg.BlobKey, "detail", detail)
 }

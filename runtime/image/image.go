@@ -37,19 +37,19 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/crypto/x509roots/fallback/bundle"
+
+	"github.com/acme/module-registry/runtime/contract"
 )
 
 // What the image contains and how it runs; the ECS task definition relies on these.
 const (
 	// Entrypoint is the binary's path and the image's entrypoint.
-	Entrypoint = "/registry"
+	Entrypoint = contract.Entrypoint
 	// User is the numeric non-root user and group the container runs as.
 	User = "65532:65532"
 	// UID and GID of User.
 	UID = 65532
 	GID = 65532
-	// Port is the exposed port.
-	Port = "8080/tcp"
 	// CABundlePath is where Go's crypto/x509 looks for roots on Linux.
 	CABundlePath = "/etc/ssl/certs/ca-certificates.crt"
 	// DefaultPackage is the package compiled into the image, relative to the module root.
@@ -264,7 +264,7 @@ func Assemble(binary []byte, arch string, created time.Time) (v1.Image, error) {
 		Entrypoint:   []string{Entrypoint},
 		User:         User,
 		WorkingDir:   "/",
-		ExposedPorts: map[string]struct{}{Port: {}},
+		ExposedPorts: map[string]struct{}{strconv.Itoa(contract.Port) + "/tcp": {}},
 		Env:          []string{"SSL_CERT_FILE=" + CABundlePath},
 	}
 	img, err = mutate.ConfigFile(img, cfg)

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+
+	"github.com/acme/module-registry/runtime/contract"
 )
 
 // MinSecretBytes is the shortest accepted signing secret (HS256 wants a key
@@ -19,7 +21,9 @@ const MinSecretBytes = 32
 
 // Environment variables read by FromEnv.
 const (
-	EnvSecret         = "JWT_SECRET"
+	// EnvSecret is injected into a deployed task from the secret's
+	// contract.JWTFieldSecret.
+	EnvSecret         = contract.EnvJWTSecret
 	EnvPreviousSecret = "JWT_SECRET_PREVIOUS"
 )
 

@@ -12,15 +12,17 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"github.com/acme/module-registry/runtime/contract"
 )
 
 // Secrets Manager settings.
 const (
-	// EnvSecretName names the Secrets Manager secret (JSON with jwt_secret,
-	// jwt_algorithm, jwt_expiration_hours, jwt_max_uses).
-	EnvSecretName = "JWT_SECRET_NAME"
+	// EnvSecretName names the Secrets Manager secret (JSON with the
+	// contract.JWTField* fields).
+	EnvSecretName = contract.EnvJWTSecretName
 	// DefaultSecretName is the secret's default name.
-	DefaultSecretName = "acme-jwt-secret"
+	DefaultSecretName = contract.DefaultJWTSecretName
 	// DefaultRefreshInterval is how often the cached secret is re-read.
 	DefaultRefreshInterval = 5 * time.Minute
 )
@@ -40,41 +42,55 @@ type Settings struct {
 // TokenTTL is the token lifetime the settings ask for.
 func (s Settings) TokenTTL() time.Duration { return time.Duration(s.ExpirationHours) * time.Hour }
 
-type secretDoc struct {
-	Secret          *string  `json:"jwt_secret"`
-	Algorithm       *string  `json:"jwt_algorithm"`
-	ExpirationHours *float64 `json:"jwt_expiration_hours"`
-	MaxUses         *float64 `json:"jwt_max_uses"`
-}
-
 // ParseSecret parses the secret's JSON document, reporting every malformed
 // field at once. jwt_algorithm must be HS256 (the only algorithm the
 // registry signs with), jwt_expiration_hours 1-24 and jwt_max_uses >= 1,
 // both whole numbers.
 func ParseSecret(raw string) ([]byte, Settings, error) {
-	var d secretDoc
-	if err := json.Unmarshal([]byte(raw), &d); err != nil {
-		return nil, Settings{}, fmt.Errorf("secret is not a JSON object with jwt_secret, jwt_algorithm, jwt_expiration_hours, jwt_max_uses: %v", err)
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &doc); err != nil {
+		return nil, Settings{}, fmt.Errorf("secret is not a JSON object with %s, %s, %s, %s: %v",
+			contract.JWTFieldSecret, contract.JWTFieldAlgorithm, contract.JWTFieldExpirationHours, contract.JWTFieldMaxUses, err)
 	}
 	var errs []error
+	// field decodes the named field into dst (a pointer to a pointer, left
+	// nil when the field is absent or null) and reports whether it is usable.
+	field := func(name string, dst any, kind string) bool {
+		raw, ok := doc[name]
+		if ok && json.Unmarshal(raw, dst) != nil {
+			errs = append(errs, fmt.Errorf("%s must be a JSON %s, got %s", name, kind, raw))
+			return false
+		}
+		return true
+	}
+	var secret, algorithm *string
+	var hours, uses *float64
+	okSecret := field(contract.JWTFieldSecret, &secret, "string")
+	okAlgorithm := field(contract.JWTFieldAlgorithm, &algorithm, "string")
+	okHours := field(contract.JWTFieldExpirationHours, &hours, "number")
+	okUses := field(contract.JWTFieldMaxUses, &uses, "number")
+
 	var key []byte
 	switch {
-	case d.Secret == nil:
-		errs = append(errs, errors.New("jwt_secret is missing"))
-	case len(*d.Secret) < MinSecretBytes:
-		errs = append(errs, fmt.Errorf("jwt_secret must be at least %d bytes, got %d", MinSecretBytes, len(*d.Secret)))
+	case !okSecret:
+	case secret == nil:
+		errs = append(errs, fmt.Errorf("%s is missing", contract.JWTFieldSecret))
+	case len(*secret) < MinSecretBytes:
+		errs = append(errs, fmt.Errorf("%s must be at least %d bytes, got %d", contract.JWTFieldSecret, MinSecretBytes, len(*secret)))
 	default:
-		key = []byte(*d.Secret)
+		key = []byte(*secret)
 	}
 	s := Settings{Algorithm: "HS256"}
 	switch {
-	case d.Algorithm == nil:
-		errs = append(errs, errors.New("jwt_algorithm is missing"))
-	case *d.Algorithm != "HS256":
-		errs = append(errs, fmt.Errorf("jwt_algorithm must be HS256, got %q", *d.Algorithm))
+	case !okAlgorithm:
+	case algorithm == nil:
+		errs = append(errs, fmt.Errorf("%s is missing", contract.JWTFieldAlgorithm))
+	case *algorithm != "HS256":
+		errs = append(errs, fmt.Errorf("%s must be HS256, got %q", contract.JWTFieldAlgorithm, *algorithm))
 	}
-	whole := func(name string, v *float64, lo, hi float64) int {
+	whole := func(name string, ok bool, v *float64, lo, hi float64) int {
 		switch {
+		case !ok:
 		case v == nil:
 			errs = append(errs, fmt.Errorf("%s is missing", name))
 		case *v != math.Trunc(*v) || *v < lo || *v > hi:
@@ -88,8 +104,8 @@ func ParseSecret(raw string) ([]byte, Settings, error) {
 		}
 		return 0
 	}
-	s.ExpirationHours = whole("jwt_expiration_hours", d.ExpirationHours, 1, 24)
-	s.MaxUses = whole("jwt_max_uses", d.MaxUses, 1, math.MaxInt32)
+	s.ExpirationHours = whole(contract.JWTFieldExpirationHours, okHours, hours, 1, 24)
+	s.MaxUses = whole(contract.JWTFieldMaxUses, okUses, uses, 1, math.MaxInt32)
 	if err := errors.Join(errs...); err != nil {
 		return nil, Settings{}, err
 	}

@@ -1,16 +1,13 @@
 package secrets_test
 
 import (
-	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,32 +19,21 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme/module-registry/runtime/auth"
+	"github.com/acme/module-registry/runtime/contract"
+	"github.com/acme/module-registry/runtime/internal/syncbuf"
 	"github.com/acme/module-registry/runtime/secrets"
 	"github.com/acme/module-registry/runtime/storage/embedded"
 	"github.com/acme/module-registry/test/emulator"
 )
 
-var (
-	emuOnce sync.Once
-	emu     *emulator.Emulator
-	emuErr  error
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if emu != nil {
-		emu.Stop()
-	}
-	os.Exit(code)
-}
-
-// sharedEmulator starts one emulator for the package, on first use only, so
-// the unit tests stay free of AWS.
-func sharedEmulator(t *testing.T) *emulator.Emulator {
-	t.Helper()
-	emuOnce.Do(func() { emu, emuErr = emulator.Launch(context.Background(), emulator.Options{}) })
-	require.NoError(t, emuErr)
-	return emu
+// TestSecretsManager runs the tests that need Secrets Manager against one
+// emulator; the other tests need no AWS.
+func TestSecretsManager(t *testing.T) {
+	cfg, err := emulator.Start(t).AWSConfig(context.Background())
+	require.NoError(t, err)
+	t.Run("RotationKeepsOldTokensValid", func(t *testing.T) { testRotationKeepsOldTokensValid(t, cfg) })
+	t.Run("ServesCacheWhenUnreachable", func(t *testing.T) { testServesCacheWhenUnreachable(t, cfg) })
+	t.Run("ResolveWhenUnreachableAtStart", func(t *testing.T) { testResolveWhenUnreachableAtStart(t, cfg) })
 }
 
 // failingTransport fails every request while down is set, as an unreachable
@@ -61,10 +47,7 @@ func (f *failingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-func smClient(t *testing.T, tr http.RoundTripper) *secretsmanager.Client {
-	t.Helper()
-	cfg, err := sharedEmulator(t).AWSConfig(context.Background())
-	require.NoError(t, err)
+func smClient(cfg aws.Config, tr http.RoundTripper) *secretsmanager.Client {
 	if tr != nil {
 		cfg.HTTPClient = &http.Client{Transport: tr}
 	}
@@ -99,6 +82,8 @@ func TestParseSecret(t *testing.T) {
 			"jwt_secret must be at least 32 bytes, got 5", `jwt_algorithm must be HS256, got "HS512"`,
 			"jwt_expiration_hours must be a whole number from 1 to 24, got 0", "jwt_max_uses must be a whole number >= 1, got 1.5"},
 		`{"jwt_secret":"` + strings.Repeat("k", 32) + `","jwt_algorithm":"HS256","jwt_expiration_hours":"10","jwt_max_uses":1}`: {"jwt_expiration_hours"},
+		`{"jwt_secret":5,"jwt_algorithm":"HS256","jwt_expiration_hours":"10","jwt_max_uses":0}`: {
+			"jwt_secret must be a JSON string, got 5", `jwt_expiration_hours must be a JSON number, got "10"`, "jwt_max_uses must be a whole number >= 1, got 0"},
 	} {
 		_, _, err := secrets.ParseSecret(doc)
 		require.Error(t, err, doc)
@@ -108,9 +93,25 @@ func TestParseSecret(t *testing.T) {
 	}
 }
 
-func TestRotationKeepsOldTokensValid(t *testing.T) {
+// The secret's fields are the contract's: a document written with them is
+// what the runtime reads.
+func TestParseSecretReadsTheContractFields(t *testing.T) {
+	doc, err := json.Marshal(map[string]any{
+		contract.JWTFieldSecret: strings.Repeat("c", 40), contract.JWTFieldAlgorithm: "HS256",
+		contract.JWTFieldExpirationHours: 3, contract.JWTFieldMaxUses: 7,
+	})
+	require.NoError(t, err)
+	key, st, err := secrets.ParseSecret(string(doc))
+	require.NoError(t, err)
+	assert.Equal(t, strings.Repeat("c", 40), string(key))
+	assert.Equal(t, secrets.Settings{Algorithm: "HS256", ExpirationHours: 3, MaxUses: 7}, st)
+	assert.Equal(t, contract.EnvJWTSecretName, secrets.EnvSecretName)
+	assert.Equal(t, contract.DefaultJWTSecretName, secrets.DefaultSecretName)
+}
+
+func testRotationKeepsOldTokensValid(t *testing.T, cfg aws.Config) {
 	ctx := context.Background()
-	c := smClient(t, nil)
+	c := smClient(cfg, nil)
 	oldKey, newKey := strings.Repeat("o", 32), strings.Repeat("n", 40)
 	name := createSecret(t, c, secretJSON(oldKey))
 	sm, err := secrets.NewSecretsManager(ctx, c, secrets.SecretsManagerOptions{Name: name, RefreshInterval: time.Hour})
@@ -149,13 +150,15 @@ func signedWith(t *testing.T, raw, key string) bool {
 	return err == nil
 }
 
-func TestServesCacheWhenSecretsManagerBecomesUnreachable(t *testing.T) {
+// When Secrets Manager becomes unreachable after start-up, the cached
+// secret keeps being served.
+func testServesCacheWhenUnreachable(t *testing.T, cfg aws.Config) {
 	ctx := context.Background()
 	tr := &failingTransport{}
-	c := smClient(t, tr)
+	c := smClient(cfg, tr)
 	key := strings.Repeat("c", 32)
 	name := createSecret(t, c, secretJSON(key))
-	var logs syncBuf
+	var logs syncbuf.Buffer
 	sm, err := secrets.NewSecretsManager(ctx, c, secrets.SecretsManagerOptions{Name: name, RefreshInterval: 20 * time.Millisecond,
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	require.NoError(t, err)
@@ -170,12 +173,12 @@ func TestServesCacheWhenSecretsManagerBecomesUnreachable(t *testing.T) {
 	assert.Equal(t, key, string(k.Current))
 }
 
-func TestResolveWhenSecretsManagerUnreachableAtStart(t *testing.T) {
+func testResolveWhenUnreachableAtStart(t *testing.T, cfg aws.Config) {
 	ctx := context.Background()
 	tr := &failingTransport{}
 	tr.down.Store(true)
-	c := smClient(t, tr)
-	var logs syncBuf
+	c := smClient(cfg, tr)
+	var logs syncbuf.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	t.Setenv("REGISTRY_QUIET_DEV_WARNING", "1")
 
@@ -215,13 +218,3 @@ func TestResolveWhenSecretsManagerUnreachableAtStart(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `jwt_algorithm must be HS256, got "none"`)
 }
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
-var _ io.Writer = (*syncBuf)(nil)

@@ -25,6 +25,9 @@ var (
 	ErrTokenExhausted = errors.New("token use limit reached")
 	// ErrTokenExpired: the token's expiry time has passed.
 	ErrTokenExpired = errors.New("token expired")
+	// ErrSizeMismatch: a BlobWriter was asked to commit another size than it
+	// was given; nothing was committed.
+	ErrSizeMismatch = errors.New("blob size differs from the bytes written")
 )
 
 // Permission names stored with a user.
@@ -68,7 +71,7 @@ type Token struct {
 }
 
 // Package is the metadata of one stored artifact version (DynamoDB table
-// "packages", key "pkg_key" = Key(Name, Version)).
+// "packages", key "pkg_key" = contract.PackageKey(Name, Version)).
 type Package struct {
 	Name       string    `json:"name"`
 	Version    string    `json:"version"`
@@ -84,9 +87,6 @@ type Package struct {
 	// verification compares the store's current value with this one.
 	BlobChecksum string `json:"blob_checksum,omitempty"`
 }
-
-// Key returns the package key "name/version".
-func Key(name, version string) string { return name + "/" + version }
 
 // Outcomes recorded in upload and download records.
 const (
@@ -148,8 +148,9 @@ type MetadataStore interface {
 	UseToken(ctx context.Context, id string, now time.Time) (Token, error)
 	GetToken(ctx context.Context, id string) (Token, error)
 
-	// CreatePackage records p only if Key(p.Name, p.Version) is absent;
-	// ErrExists otherwise (the existing record is untouched).
+	// CreatePackage records p only if its key, contract.PackageKey(p.Name,
+	// p.Version), is absent; ErrExists otherwise (the existing record is
+	// untouched).
 	CreatePackage(ctx context.Context, p Package) error
 	GetPackage(ctx context.Context, name, version string) (Package, error)
 	// ListPackages returns a page ordered by key, and the total match count.
@@ -165,43 +166,52 @@ type MetadataStore interface {
 	Ping(ctx context.Context) error
 }
 
-// BlobWriter receives the bytes of one new blob. Nothing is visible under
-// the key until Commit returns nil; Abort (or a crash) leaves nothing behind.
-// Exactly one of Commit or Abort must be called.
+// Descriptor is what a writer states about the bytes it gave a BlobWriter.
+type Descriptor struct {
+	Size   int64
+	SHA256 string // lowercase hex, computed by the caller in the same pass
+}
+
+// Blob describes a committed blob as the store recorded it.
+type Blob struct {
+	// Ref addresses exactly these bytes for Open and Delete; it is what the
+	// package records as its BlobKey (awsstore: the key plus the S3 version
+	// written, so an overwrite of the key is never served).
+	Ref  string
+	Size int64 // as counted by the writer
+	// SHA256 is the lowercase hex digest declared to Commit (the AWS store
+	// also checks it against S3's checksum of a single-part object).
+	SHA256 string
+	// Checksum is the store's own checksum of the bytes (awsstore: S3's
+	// ChecksumSHA256, "<base64>-<parts>" for a multipart upload), recorded
+	// as Package.BlobChecksum; "" for stores without one.
+	Checksum string
+}
+
+// BlobWriter receives the bytes of one new blob. Nothing is visible until
+// Commit returns; Abort (or a crash) leaves nothing behind. Exactly one of
+// Commit or Abort must be called.
 type BlobWriter interface {
 	io.Writer
-	// Commit makes the blob durable and visible under its key.
-	Commit(ctx context.Context) error
+	// Commit makes the blob durable and visible and describes what was
+	// stored. A want.Size other than the number of bytes written is refused
+	// with ErrSizeMismatch and nothing becomes visible.
+	Commit(ctx context.Context, want Descriptor) (Blob, error)
 	// Abort discards everything written. Safe to call after Commit failed.
 	Abort() error
 }
 
-// BlobStore holds artifact bytes under opaque keys.
+// BlobStore holds artifact bytes. The store chooses where a blob lives and
+// reports it as Blob.Ref on commit.
 type BlobStore interface {
-	// Create starts a new blob under key; keys are never reused.
-	Create(ctx context.Context, key string) (BlobWriter, error)
+	// Create starts a new blob of the package version name/version. Each
+	// commit is a new blob: an earlier one is never replaced.
+	Create(ctx context.Context, name, version string) (BlobWriter, error)
 	// Open streams a committed blob; ErrNotFound if absent.
-	Open(ctx context.Context, key string) (io.ReadCloser, error)
+	Open(ctx context.Context, ref string) (io.ReadCloser, error)
 	// Delete removes a blob; deleting an absent blob is not an error.
-	Delete(ctx context.Context, key string) error
+	Delete(ctx context.Context, ref string) error
 	Ping(ctx context.Context) error
-}
-
-// PackageKeyer is implemented by BlobStores with a fixed key layout for
-// package blobs (awsstore: packages/{name}/{version}/package.zip). Other
-// stores get a fresh random key per upload.
-type PackageKeyer interface {
-	PackageKey(name, version string) string
-}
-
-// CommittedBlob is implemented by BlobWriters that learn more about the
-// blob when it is committed. After a successful Commit, Ref replaces the key
-// given to Create as the package's BlobKey (awsstore: the key plus the S3
-// version written, so reads and deletes address exactly these bytes) and
-// Checksum is recorded as Package.BlobChecksum.
-type CommittedBlob interface {
-	Ref() string
-	Checksum() string
 }
 
 // BlobStat describes a stored blob as the blob store reports it.
@@ -220,6 +230,12 @@ type PresignedRequest struct {
 	ExpiresAt time.Time
 }
 
+// PresignedUpload is a presigned PUT and the blob key it writes.
+type PresignedUpload struct {
+	Key     string
+	Request PresignedRequest
+}
+
 // PendingUpload is a presigned upload handed out but not yet committed
 // (DynamoDB table "uploads", TTL attribute "exp_ts").
 type PendingUpload struct {
@@ -233,16 +249,16 @@ type PendingUpload struct {
 	ExpiresAt time.Time
 }
 
-// Presigner is implemented by backends whose clients can move bytes
-// directly to and from the blob store (awsstore: S3 presigned URLs). The
-// API answers the presigned endpoints with 501 when the backend's
-// BlobStore does not implement it.
+// Presigner lets clients move bytes directly to and from the blob store
+// (awsstore: S3 presigned URLs). The API answers the presigned endpoints
+// with 501 when the backend has none.
 type Presigner interface {
 	// PresignDownload returns a GET for the blob ref, valid for ttl.
 	PresignDownload(ctx context.Context, ref string, ttl time.Duration) (PresignedRequest, error)
-	// PresignUpload returns a PUT of key that the store only accepts with a
-	// body whose SHA-256 is sha256Hex and of exactly size bytes.
-	PresignUpload(ctx context.Context, key, sha256Hex string, size int64, ttl time.Duration) (PresignedRequest, error)
+	// PresignUpload returns a PUT of a new blob of name/version, at a key
+	// the store chooses, that the store only accepts with a body whose
+	// SHA-256 is sha256Hex and of exactly size bytes.
+	PresignUpload(ctx context.Context, name, version, sha256Hex string, size int64, ttl time.Duration) (PresignedUpload, error)
 	// StatBlob asks the store for the blob's size and stored checksum
 	// without reading its bytes; ErrNotFound if absent. ref may be a bare
 	// key (its current version) or a Ref.
@@ -257,8 +273,10 @@ type Presigner interface {
 	DeletePendingUpload(ctx context.Context, id string) error
 }
 
-// Backend bundles the two stores a registry runs on.
+// Backend bundles the stores a registry runs on.
 type Backend struct {
 	Blobs BlobStore
 	Meta  MetadataStore
+	// Presign is nil when the backend cannot hand out presigned transfers.
+	Presign Presigner
 }

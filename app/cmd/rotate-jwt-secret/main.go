@@ -31,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/acme/module-registry/app/cmd/rotate-jwt-secret/rotate"
+	"github.com/acme/module-registry/runtime/contract"
 )
 
 func main() {
@@ -42,7 +43,7 @@ func main() {
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("rotate-jwt-secret", flag.ContinueOnError)
-	name := fs.String("secret-name", envOr("JWT_SECRET_NAME", "acme-jwt-secret"), "name or ARN of the secret (JWT_SECRET_NAME)")
+	name := fs.String("secret-name", envOr(contract.EnvJWTSecretName, contract.DefaultJWTSecretName), "name or ARN of the secret ("+contract.EnvJWTSecretName+")")
 	region := fs.String("region", envOr("AWS_REGION", "us-east-1"), "AWS region (AWS_REGION)")
 	endpoint := fs.String("endpoint", os.Getenv("ACME_AWS_ENDPOINT"), "Secrets Manager endpoint, e.g. the local emulator (ACME_AWS_ENDPOINT)")
 	length := fs.Int("length", 0, fmt.Sprintf("length of the new secret, at least %d (default: the current length)", rotate.MinLength))

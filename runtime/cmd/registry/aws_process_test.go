@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,37 +18,34 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/acme/module-registry/runtime/contract"
+	"github.com/acme/module-registry/runtime/storage/awsstore"
 	"github.com/acme/module-registry/runtime/storage/awsstore/awsstoretest"
 	"github.com/acme/module-registry/test/emulator"
 )
 
-var (
-	emuOnce sync.Once
-	emuEnv  *awsstoretest.Env
-	emuErr  error
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if emuEnv != nil {
-		emuEnv.Emu.Stop()
-	}
-	os.Exit(code)
+// TestAWSBackend runs registry processes on the AWS backend, on resources
+// in one emulator.
+func TestAWSBackend(t *testing.T) {
+	env := awsstoretest.New(t, emulator.Start(t))
+	t.Run("Processes", func(t *testing.T) { testProcesses(t, env) })
+	t.Run("GeneratedAdminPasswordRace", func(t *testing.T) { testGeneratedAdminPasswordRace(t, env) })
 }
 
-// awsEnv starts one emulator for the package on first use.
-func awsEnv(t *testing.T) *awsstoretest.Env {
-	t.Helper()
-	emuOnce.Do(func() {
-		emu, err := emulator.Launch(context.Background(), emulator.Options{})
-		if err != nil {
-			emuErr = err
-			return
-		}
-		emuEnv, emuErr = awsstoretest.NewEnv(context.Background(), emu)
-	})
-	require.NoError(t, emuErr)
-	return emuEnv
+// taskEnv is the environment a deployment gives a registry task on cfg's
+// resources (contract.Service.Environment), listening on a free local port
+// and pointed at the emulator with its fake credentials, followed by the
+// overrides ("NAME=value", the last one of a name wins).
+func taskEnv(env *awsstoretest.Env, cfg awsstore.Config, secretName string, overrides ...string) []string {
+	svc := contract.Service{Region: env.Region(), Bucket: cfg.Bucket, KMSKeyID: cfg.KMSKeyID, JWTSecretName: secretName, Tables: cfg.Tables}
+	var vars []string
+	for k, v := range svc.Environment() {
+		vars = append(vars, k+"="+v)
+	}
+	sort.Strings(vars)
+	vars = append(vars, contract.EnvAddr+"=127.0.0.1:0", "AWS_ENDPOINT_URL="+env.Endpoint(),
+		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_PROFILE=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	return append(vars, overrides...)
 }
 
 func runHealthcheck(t *testing.T, addr string) (int, string) {
@@ -62,11 +60,30 @@ func runHealthcheck(t *testing.T, addr string) (int, string) {
 	return 0, string(out)
 }
 
+// startRegistries starts n registries at once, each with its own data
+// directory.
+func startRegistries(t *testing.T, n int, env ...string) []*proc {
+	t.Helper()
+	procs := make([]*proc, n)
+	var wg sync.WaitGroup
+	for i := range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			procs[i] = startRegistry(t, t.TempDir(), env...)
+		}()
+	}
+	wg.Wait()
+	for _, p := range procs {
+		require.NotNil(t, p)
+	}
+	return procs
+}
+
 // Three tasks start at once on the same tables in production, with the JWT
 // secret only in Secrets Manager: one creates the administrator, all serve,
 // and a token from one task is accepted by another.
-func TestAWSBackendProcesses(t *testing.T) {
-	env := awsEnv(t)
+func testProcesses(t *testing.T, env *awsstoretest.Env) {
 	ctx := context.Background()
 	cfg, err := env.Resources(ctx)
 	require.NoError(t, err)
@@ -74,26 +91,8 @@ func TestAWSBackendProcesses(t *testing.T) {
 	_, err = secretsmanager.NewFromConfig(env.AWS).CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: &secretName,
 		SecretString: aws.String(`{"jwt_secret":"` + strings.Repeat("z", 32) + `","jwt_algorithm":"HS256","jwt_expiration_hours":10,"jwt_max_uses":1000}`)})
 	require.NoError(t, err)
-	awsVars := []string{
-		"REGISTRY_BACKEND=aws", "REGISTRY_PRODUCTION=true", "JWT_SECRET=", "JWT_SECRET_NAME=" + secretName,
-		"AWS_REGION=" + env.Emu.Region(), "AWS_ENDPOINT_URL=" + env.Emu.Endpoint(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
-		"AWS_PROFILE=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-		"REGISTRY_BUCKET=" + cfg.Bucket, "REGISTRY_KMS_KEY_ID=" + cfg.KMSKeyID,
-		"REGISTRY_TABLE_USERS=" + cfg.Tables.Users, "REGISTRY_TABLE_TOKENS=" + cfg.Tables.Tokens, "REGISTRY_TABLE_PACKAGES=" + cfg.Tables.Packages,
-		"REGISTRY_TABLE_UPLOADS=" + cfg.Tables.Uploads, "REGISTRY_TABLE_DOWNLOADS=" + cfg.Tables.Downloads,
-	}
-	procs := make([]*proc, 3)
-	var wg sync.WaitGroup
-	for i := range procs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			procs[i] = startRegistry(t, t.TempDir(), awsVars...)
-		}()
-	}
-	wg.Wait()
+	procs := startRegistries(t, 3, taskEnv(env, cfg, secretName, contract.EnvJWTSecret+"=")...)
 	for _, p := range procs {
-		require.NotNil(t, p)
 		assert.NotContains(t, p.stderr.String(), "created with password", "no password is printed when one is configured")
 	}
 	users, err := env.DDB.Scan(ctx, &dynamodb.ScanInput{TableName: &cfg.Tables.Users})
@@ -122,32 +121,17 @@ func TestAWSBackendProcesses(t *testing.T) {
 // Without a configured password, tasks racing to bootstrap the
 // administrator print exactly one generated password, and it is the one
 // stored.
-func TestAWSBackendGeneratedAdminPasswordRace(t *testing.T) {
-	env := awsEnv(t)
+func testGeneratedAdminPasswordRace(t *testing.T, env *awsstoretest.Env) {
 	ctx := context.Background()
 	cfg, err := env.Resources(ctx)
 	require.NoError(t, err)
-	vars := []string{
-		"REGISTRY_BACKEND=aws", "JWT_SECRET=" + strings.Repeat("j", 32), "REGISTRY_ADMIN_PASSWORD=", "REGISTRY_QUIET_DEV_WARNING=1",
-		"AWS_REGION=" + env.Emu.Region(), "AWS_ENDPOINT_URL=" + env.Emu.Endpoint(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
-		"AWS_PROFILE=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_MAX_ATTEMPTS=1",
-		"REGISTRY_BUCKET=" + cfg.Bucket, "REGISTRY_KMS_KEY_ID=" + cfg.KMSKeyID,
-		"REGISTRY_TABLE_USERS=" + cfg.Tables.Users, "REGISTRY_TABLE_TOKENS=" + cfg.Tables.Tokens, "REGISTRY_TABLE_PACKAGES=" + cfg.Tables.Packages,
-		"REGISTRY_TABLE_UPLOADS=" + cfg.Tables.Uploads, "REGISTRY_TABLE_DOWNLOADS=" + cfg.Tables.Downloads,
-	}
-	procs := make([]*proc, 4)
-	var wg sync.WaitGroup
-	for i := range procs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			procs[i] = startRegistry(t, t.TempDir(), vars...)
-		}()
-	}
-	wg.Wait()
+	// Development mode: no Secrets Manager secret (JWT_SECRET instead) and
+	// no configured administrator password.
+	vars := taskEnv(env, cfg, "", contract.EnvProduction+"=false", contract.EnvJWTSecret+"="+strings.Repeat("j", 32),
+		contract.EnvAdminPassword+"=", "REGISTRY_QUIET_DEV_WARNING=1", "AWS_MAX_ATTEMPTS=1")
+	procs := startRegistries(t, 4, vars...)
 	var printed []string
 	for _, p := range procs {
-		require.NotNil(t, p)
 		if m := passwordRE.FindStringSubmatch(p.stderr.String()); m != nil {
 			printed = append(printed, m[1])
 		}

@@ -14,13 +14,13 @@ import (
 	"time"
 
 	"github.com/acme/module-registry/runtime/api"
+	"github.com/acme/module-registry/runtime/contract"
 	"github.com/acme/module-registry/runtime/secrets"
-	"github.com/acme/module-registry/runtime/storage/awsstore"
 )
 
 // Config is the service configuration, read from environment variables
 // (see envDocs) with a -production flag as an alternative to
-// REGISTRY_PRODUCTION.
+// REGISTRY_PRODUCTION (contract.EnvProduction).
 type Config struct {
 	Addr              string
 	DataDir           string
@@ -50,7 +50,7 @@ type Config struct {
 // Storage backends.
 const (
 	BackendEmbedded = "embedded"
-	BackendAWS      = "aws"
+	BackendAWS      = contract.BackendAWS
 )
 
 // AWSConfig is the aws backend's configuration.
@@ -59,46 +59,65 @@ type AWSConfig struct {
 	Endpoint string // AWS_ENDPOINT_URL, only for an emulator
 	Bucket   string
 	KMSKeyID string
-	Tables   awsstore.Tables
+	Tables   contract.TableNames
 }
 
+// Variables only the registry reads; those a deployment sets are in the
+// contract (contract.Env*, contract.Table.EnvVar).
+const (
+	envDataDir           = "REGISTRY_DATA_DIR"
+	envAdminUser         = "REGISTRY_ADMIN_USER"
+	envMaxUploadBytes    = "REGISTRY_MAX_UPLOAD_BYTES"
+	envLogLevel          = "REGISTRY_LOG_LEVEL"
+	envReadHeaderTimeout = "REGISTRY_READ_HEADER_TIMEOUT"
+	envReadTimeout       = "REGISTRY_READ_TIMEOUT"
+	envWriteTimeout      = "REGISTRY_WRITE_TIMEOUT"
+	envIdleTimeout       = "REGISTRY_IDLE_TIMEOUT"
+	envShutdownTimeout   = "REGISTRY_SHUTDOWN_TIMEOUT"
+	envPresignTTL        = "REGISTRY_PRESIGN_TTL"
+	envDefaultRegion     = "AWS_DEFAULT_REGION"
+	envEndpointURL       = "AWS_ENDPOINT_URL"
+)
+
+const defaultAddr = "127.0.0.1:8080"
+
 // envDocs documents every variable; printed by -help.
-var envDocs = [][2]string{
-	{"REGISTRY_ADDR", "listen address (default 127.0.0.1:8080)"},
-	{"REGISTRY_DATA_DIR", "directory for blobs and metadata (default ./data)"},
-	{"REGISTRY_PRODUCTION", "true: refuse to start without JWT_SECRET and REGISTRY_ADMIN_PASSWORD (default false)"},
-	{"REGISTRY_ADMIN_USER", "name of the bootstrap administrator (default admin)"},
-	{"REGISTRY_ADMIN_PASSWORD", "bootstrap administrator password, at least 12 characters; if unset outside production a random one is generated on first start and printed once"},
-	{secrets.EnvSecret, fmt.Sprintf("HS256 signing secret, at least %d bytes; if unset outside production a random development secret is generated", secrets.MinSecretBytes)},
-	{secrets.EnvPreviousSecret, "previous signing secret, still accepted for verification during a rotation"},
-	{"REGISTRY_MAX_UPLOAD_BYTES", "largest accepted package in bytes (default 5368709120 = 5 GiB)"},
-	{"REGISTRY_LOG_LEVEL", "debug, info, warn or error (default info)"},
-	{"REGISTRY_READ_HEADER_TIMEOUT", "time allowed to send request headers (default 10s)"},
-	{"REGISTRY_READ_TIMEOUT", "time allowed to read a whole request including the body (default 1h)"},
-	{"REGISTRY_WRITE_TIMEOUT", "time allowed to write a whole response (default 1h)"},
-	{"REGISTRY_IDLE_TIMEOUT", "keep-alive idle timeout (default 2m)"},
-	{"REGISTRY_SHUTDOWN_TIMEOUT", "grace period for in-flight requests on SIGINT/SIGTERM (default 30s)"},
-	{"REGISTRY_BACKEND", "storage backend: embedded (default; files + bbolt in REGISTRY_DATA_DIR) or aws (S3 + DynamoDB)"},
-	{"REGISTRY_PRESIGN_TTL", "lifetime of presigned S3 URLs, at most 5m (default 5m)"},
-	{"AWS_REGION", "aws backend: region (required)"},
-	{"AWS_ENDPOINT_URL", "aws backend: endpoint of an AWS emulator (optional; path-style S3 for an IP endpoint)"},
-	{"REGISTRY_BUCKET", "aws backend: artifacts bucket (required)"},
-	{"REGISTRY_KMS_KEY_ID", "aws backend: KMS key ARN every S3 write asks SSE-KMS with (required)"},
-	{"REGISTRY_TABLE_USERS", "aws backend: users table (default users)"},
-	{"REGISTRY_TABLE_TOKENS", "aws backend: tokens table (default tokens)"},
-	{"REGISTRY_TABLE_PACKAGES", "aws backend: packages table (default packages)"},
-	{"REGISTRY_TABLE_UPLOADS", "aws backend: uploads table (default uploads)"},
-	{"REGISTRY_TABLE_DOWNLOADS", "aws backend: downloads table (default downloads)"},
-	{secrets.EnvSecretName, "Secrets Manager secret holding the JWT secret (default acme-jwt-secret); consulted with the aws backend or when set, before JWT_SECRET"},
-}
+var envDocs = func() [][2]string {
+	docs := [][2]string{
+		{contract.EnvAddr, "listen address (default " + defaultAddr + ")"},
+		{envDataDir, "directory for blobs and metadata (default ./data)"},
+		{contract.EnvProduction, "true: refuse to start without " + contract.EnvJWTSecret + " and " + contract.EnvAdminPassword + " (default false)"},
+		{envAdminUser, "name of the bootstrap administrator (default admin)"},
+		{contract.EnvAdminPassword, "bootstrap administrator password, at least 12 characters; if unset outside production a random one is generated on first start and printed once"},
+		{secrets.EnvSecret, fmt.Sprintf("HS256 signing secret, at least %d bytes; if unset outside production a random development secret is generated", secrets.MinSecretBytes)},
+		{secrets.EnvPreviousSecret, "previous signing secret, still accepted for verification during a rotation"},
+		{envMaxUploadBytes, "largest accepted package in bytes (default 5368709120 = 5 GiB)"},
+		{envLogLevel, "debug, info, warn or error (default info)"},
+		{envReadHeaderTimeout, "time allowed to send request headers (default 10s)"},
+		{envReadTimeout, "time allowed to read a whole request including the body (default 1h)"},
+		{envWriteTimeout, "time allowed to write a whole response (default 1h)"},
+		{envIdleTimeout, "keep-alive idle timeout (default 2m)"},
+		{envShutdownTimeout, "grace period for in-flight requests on SIGINT/SIGTERM (default 30s)"},
+		{contract.EnvBackend, "storage backend: embedded (default; files + bbolt in " + envDataDir + ") or aws (S3 + DynamoDB)"},
+		{envPresignTTL, "lifetime of presigned S3 URLs, at most 5m (default 5m)"},
+		{contract.EnvRegion, "aws backend: region (required)"},
+		{envEndpointURL, "aws backend: endpoint of an AWS emulator (optional; path-style S3 for an IP endpoint)"},
+		{contract.EnvBucket, "aws backend: artifacts bucket (required)"},
+		{contract.EnvKMSKeyID, "aws backend: KMS key ARN every S3 write asks SSE-KMS with (required)"},
+	}
+	for _, t := range contract.Tables() {
+		docs = append(docs, [2]string{t.EnvVar, fmt.Sprintf("aws backend: %s table (default %s)", t.Kind, t.DefaultName())})
+	}
+	return append(docs, [2]string{secrets.EnvSecretName, "Secrets Manager secret holding the JWT secret (default " + secrets.DefaultSecretName + "); consulted with the aws backend or when set, before " + secrets.EnvSecret})
+}()
 
 // LoadConfig reads and validates the configuration, reporting every
 // problem at once.
 func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
 	fs := flag.NewFlagSet("registry", flag.ContinueOnError)
 	fs.SetOutput(usage)
-	production := fs.Bool("production", false, "production mode (same as REGISTRY_PRODUCTION=true)")
-	healthcheck := fs.Bool("healthcheck", false, "GET http://127.0.0.1:<port of REGISTRY_ADDR>/health and exit 0 on 200, 1 otherwise")
+	production := fs.Bool("production", false, "production mode (same as "+contract.EnvProduction+"=true)")
+	healthcheck := fs.Bool(strings.TrimPrefix(contract.HealthcheckFlag, "-"), false, "GET http://127.0.0.1:<port of "+contract.EnvAddr+">"+contract.HealthPath+" and exit 0 on 200, 1 otherwise")
 	fs.Usage = func() {
 		fmt.Fprintln(usage, "Usage: registry [-production] [-healthcheck]\n\nEnvironment variables:")
 		for _, d := range envDocs {
@@ -138,104 +157,101 @@ func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 	if *healthcheck {
 		// The probe only needs the port; the rest of the environment is
 		// the server's business.
-		c := Config{Healthcheck: true, Addr: str("REGISTRY_ADDR", "127.0.0.1:8080")}
+		c := Config{Healthcheck: true, Addr: str(contract.EnvAddr, defaultAddr)}
 		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-			return c, fmt.Errorf("invalid configuration:\n  REGISTRY_ADDR: %q is not host:port", c.Addr)
+			return c, fmt.Errorf("invalid configuration:\n  %s: %q is not host:port", contract.EnvAddr, c.Addr)
 		}
 		return c, nil
 	}
 
 	c := Config{
-		Addr:              str("REGISTRY_ADDR", "127.0.0.1:8080"),
-		DataDir:           str("REGISTRY_DATA_DIR", "./data"),
-		AdminUser:         str("REGISTRY_ADMIN_USER", "admin"),
-		AdminPassword:     getenv("REGISTRY_ADMIN_PASSWORD"),
+		Addr:              str(contract.EnvAddr, defaultAddr),
+		DataDir:           str(envDataDir, "./data"),
+		AdminUser:         str(envAdminUser, "admin"),
+		AdminPassword:     getenv(contract.EnvAdminPassword),
 		MaxUploadBytes:    api.DefaultMaxUploadBytes,
-		ReadHeaderTimeout: dur("REGISTRY_READ_HEADER_TIMEOUT", 10*time.Second),
-		ReadTimeout:       dur("REGISTRY_READ_TIMEOUT", time.Hour),
-		WriteTimeout:      dur("REGISTRY_WRITE_TIMEOUT", time.Hour),
-		IdleTimeout:       dur("REGISTRY_IDLE_TIMEOUT", 2*time.Minute),
-		ShutdownTimeout:   dur("REGISTRY_SHUTDOWN_TIMEOUT", 30*time.Second),
-		PresignTTL:        dur("REGISTRY_PRESIGN_TTL", api.MaxPresignTTL),
+		ReadHeaderTimeout: dur(envReadHeaderTimeout, 10*time.Second),
+		ReadTimeout:       dur(envReadTimeout, time.Hour),
+		WriteTimeout:      dur(envWriteTimeout, time.Hour),
+		IdleTimeout:       dur(envIdleTimeout, 2*time.Minute),
+		ShutdownTimeout:   dur(envShutdownTimeout, 30*time.Second),
+		PresignTTL:        dur(envPresignTTL, api.MaxPresignTTL),
 		Production:        *production,
-		Backend:           str("REGISTRY_BACKEND", BackendEmbedded),
+		Backend:           str(contract.EnvBackend, BackendEmbedded),
 		SecretName:        str(secrets.EnvSecretName, secrets.DefaultSecretName),
 	}
 	if c.PresignTTL > api.MaxPresignTTL {
-		bad("REGISTRY_PRESIGN_TTL", "%s is longer than the %s maximum", c.PresignTTL, api.MaxPresignTTL)
+		bad(envPresignTTL, "%s is longer than the %s maximum", c.PresignTTL, api.MaxPresignTTL)
 	}
 	switch c.Backend {
 	case BackendEmbedded:
 	case BackendAWS:
+		required := "required with " + contract.EnvBackend + "=" + BackendAWS
 		c.AWS = AWSConfig{
-			Region:   str("AWS_REGION", getenv("AWS_DEFAULT_REGION")),
-			Endpoint: getenv("AWS_ENDPOINT_URL"),
-			Bucket:   getenv("REGISTRY_BUCKET"),
-			KMSKeyID: getenv("REGISTRY_KMS_KEY_ID"),
-			Tables: awsstore.Tables{
-				Users: str("REGISTRY_TABLE_USERS", "users"), Tokens: str("REGISTRY_TABLE_TOKENS", "tokens"),
-				Packages: str("REGISTRY_TABLE_PACKAGES", "packages"), Uploads: str("REGISTRY_TABLE_UPLOADS", "uploads"),
-				Downloads: str("REGISTRY_TABLE_DOWNLOADS", "downloads"),
-			},
+			Region:   str(contract.EnvRegion, getenv(envDefaultRegion)),
+			Endpoint: getenv(envEndpointURL),
+			Bucket:   getenv(contract.EnvBucket),
+			KMSKeyID: getenv(contract.EnvKMSKeyID),
 		}
 		if c.AWS.Region == "" {
-			bad("AWS_REGION", "required with REGISTRY_BACKEND=aws")
+			bad(contract.EnvRegion, "%s", required)
 		}
 		if e := c.AWS.Endpoint; e != "" {
 			if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				bad("AWS_ENDPOINT_URL", "%q is not an http(s) URL", e)
+				bad(envEndpointURL, "%q is not an http(s) URL", e)
 			}
 		}
 		if c.AWS.Bucket == "" {
-			bad("REGISTRY_BUCKET", "required with REGISTRY_BACKEND=aws")
+			bad(contract.EnvBucket, "%s", required)
 		} else if !bucketNameRE.MatchString(c.AWS.Bucket) {
-			bad("REGISTRY_BUCKET", "%q is not a valid S3 bucket name", c.AWS.Bucket)
+			bad(contract.EnvBucket, "%q is not a valid S3 bucket name", c.AWS.Bucket)
 		}
 		if c.AWS.KMSKeyID == "" {
-			bad("REGISTRY_KMS_KEY_ID", "required with REGISTRY_BACKEND=aws (the project key ARN)")
+			bad(contract.EnvKMSKeyID, "%s (the project key ARN)", required)
 		}
-		for _, tv := range [][2]string{{"REGISTRY_TABLE_USERS", c.AWS.Tables.Users}, {"REGISTRY_TABLE_TOKENS", c.AWS.Tables.Tokens},
-			{"REGISTRY_TABLE_PACKAGES", c.AWS.Tables.Packages}, {"REGISTRY_TABLE_UPLOADS", c.AWS.Tables.Uploads}, {"REGISTRY_TABLE_DOWNLOADS", c.AWS.Tables.Downloads}} {
-			if !tableNameRE.MatchString(tv[1]) {
-				bad(tv[0], "%q is not a valid DynamoDB table name (3-255 of letters, digits, _ - .)", tv[1])
+		for _, t := range contract.Tables() {
+			name := str(t.EnvVar, t.DefaultName())
+			c.AWS.Tables = c.AWS.Tables.With(t.Kind, name)
+			if !tableNameRE.MatchString(name) {
+				bad(t.EnvVar, "%q is not a valid DynamoDB table name (3-255 of letters, digits, _ - .)", name)
 			}
 		}
 	default:
-		bad("REGISTRY_BACKEND", "%q is not embedded or aws", c.Backend)
+		bad(contract.EnvBackend, "%q is not embedded or aws", c.Backend)
 	}
 	c.UseSecretsManager = c.Backend == BackendAWS || getenv(secrets.EnvSecretName) != ""
-	if v := getenv("REGISTRY_PRODUCTION"); v != "" {
+	if v := getenv(contract.EnvProduction); v != "" {
 		p, err := strconv.ParseBool(v)
 		if err != nil {
-			bad("REGISTRY_PRODUCTION", "%q is not true or false", v)
+			bad(contract.EnvProduction, "%q is not true or false", v)
 		}
 		c.Production = c.Production || p
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		bad("REGISTRY_ADDR", "%q is not host:port", c.Addr)
+		bad(contract.EnvAddr, "%q is not host:port", c.Addr)
 	}
-	if v := getenv("REGISTRY_MAX_UPLOAD_BYTES"); v != "" {
+	if v := getenv(envMaxUploadBytes); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
-			bad("REGISTRY_MAX_UPLOAD_BYTES", "%q is not a positive number of bytes", v)
+			bad(envMaxUploadBytes, "%q is not a positive number of bytes", v)
 		} else {
 			c.MaxUploadBytes = n
 		}
 	}
-	if v := getenv("REGISTRY_LOG_LEVEL"); v != "" {
+	if v := getenv(envLogLevel); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
-			bad("REGISTRY_LOG_LEVEL", "%q is not debug, info, warn or error", v)
+			bad(envLogLevel, "%q is not debug, info, warn or error", v)
 		}
 	}
 	if err := api.ValidateName(c.AdminUser); err != nil {
-		bad("REGISTRY_ADMIN_USER", "%v", err)
+		bad(envAdminUser, "%v", err)
 	}
 	if c.AdminPassword != "" && len(c.AdminPassword) < api.MinPasswordLen {
-		bad("REGISTRY_ADMIN_PASSWORD", "must be at least %d characters", api.MinPasswordLen)
+		bad(contract.EnvAdminPassword, "must be at least %d characters", api.MinPasswordLen)
 	}
 	if c.Production {
 		if c.AdminPassword == "" {
-			bad("REGISTRY_ADMIN_PASSWORD", "required in production")
+			bad(contract.EnvAdminPassword, "required in production")
 		}
 		if getenv(secrets.EnvSecret) == "" && !c.UseSecretsManager {
 			bad(secrets.EnvSecret, "required in production (at least %d bytes) unless the secret comes from Secrets Manager (REGISTRY_BACKEND=aws or %s)", secrets.MinSecretBytes, secrets.EnvSecretName)

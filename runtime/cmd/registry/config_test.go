@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/acme/module-registry/runtime/contract"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -91,4 +93,36 @@ func TestHealthcheckFlagNeedsOnlyTheAddress(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, c.Healthcheck)
 	assert.Equal(t, "0.0.0.0:8080", c.Addr)
+}
+
+// The runtime half of the deployment contract: the environment a
+// deployment writes into the task definition (contract.Service.Environment
+// plus the injected secrets), with a name other than the default for every
+// table, is what the registry configures itself from.
+func TestConfigReadsTheTaskEnvironment(t *testing.T) {
+	svc := contract.Service{Region: "eu-west-1", Bucket: "team-b-artifacts", KMSKeyID: "arn:aws:kms:eu-west-1:111122223333:key/team-b", JWTSecretName: "team-b-jwt"}
+	for _, tbl := range contract.Tables() {
+		svc.Tables = svc.Tables.With(tbl.Kind, "team-b-"+tbl.DefaultName())
+	}
+	env := svc.Environment()
+	secretValues := map[string]string{contract.EnvJWTSecret: strings.Repeat("s", 32), contract.EnvAdminPassword: "a-long-admin-password"}
+	for _, v := range contract.SecretVariables() {
+		require.Contains(t, secretValues, v, "a valid value for every injected secret")
+		env[v] = secretValues[v]
+	}
+
+	c, err := LoadConfig(nil, envOf(env), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, BackendAWS, c.Backend)
+	assert.Equal(t, AWSConfig{Region: svc.Region, Bucket: svc.Bucket, KMSKeyID: svc.KMSKeyID, Tables: svc.Tables}, c.AWS)
+	for _, tbl := range contract.Tables() {
+		assert.Equal(t, svc.Tables.Get(tbl.Kind), c.AWS.Tables.Get(tbl.Kind), tbl.EnvVar)
+		assert.NotEqual(t, tbl.DefaultName(), c.AWS.Tables.Get(tbl.Kind), "%s: a default would hide an unread variable", tbl.EnvVar)
+	}
+	assert.Equal(t, svc.JWTSecretName, c.SecretName)
+	assert.NotEqual(t, contract.DefaultJWTSecretName, c.SecretName)
+	assert.True(t, c.UseSecretsManager)
+	assert.True(t, c.Production)
+	assert.Equal(t, contract.ListenAddress, c.Addr)
+	assert.Equal(t, secretValues[contract.EnvAdminPassword], c.AdminPassword)
 }

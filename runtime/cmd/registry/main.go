@@ -29,6 +29,7 @@ import (
 
 	"github.com/acme/module-registry/runtime/api"
 	"github.com/acme/module-registry/runtime/auth"
+	"github.com/acme/module-registry/runtime/contract"
 	"github.com/acme/module-registry/runtime/secrets"
 	"github.com/acme/module-registry/runtime/storage"
 	"github.com/acme/module-registry/runtime/storage/awsstore"
@@ -183,7 +184,7 @@ func bootstrapAdmin(ctx context.Context, cfg Config, store storage.MetadataStore
 	case err == nil:
 		log.Info("administrator bootstrapped", "user", cfg.AdminUser, "password_generated", generated)
 		if generated {
-			fmt.Fprintf(stderr, "\n  Administrator %q created with password: %s\n  (shown only once; set REGISTRY_ADMIN_PASSWORD to choose it)\n\n", cfg.AdminUser, pw)
+			fmt.Fprintf(stderr, "\n  Administrator %q created with password: %s\n  (shown only once; set %s to choose it)\n\n", cfg.AdminUser, pw, contract.EnvAdminPassword)
 		}
 		return nil
 	case !errors.Is(err, storage.ErrExists):
@@ -212,7 +213,7 @@ func healthcheck(ctx context.Context, addr string, stderr io.Writer) int {
 	_, port, _ := net.SplitHostPort(addr)
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort("127.0.0.1", port)+"/health", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort("127.0.0.1", port)+contract.HealthPath, nil)
 	if err != nil {
 		fmt.Fprintln(stderr, "healthcheck:", err)
 		return 1

@@ -18,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/acme/module-registry/runtime/internal/syncbuf"
 )
 
 var (
@@ -48,7 +50,7 @@ func binary(t *testing.T) string {
 type proc struct {
 	cmd    *exec.Cmd
 	url    string
-	stderr *lockedBuffer
+	stderr *syncbuf.Buffer
 	done   chan error
 }
 
@@ -65,7 +67,7 @@ func startRegistry(t *testing.T, dataDir string, extraEnv ...string) *proc {
 	cmd.Env = append(cmd.Env, extraEnv...)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
-	p := &proc{cmd: cmd, stderr: &lockedBuffer{}, done: make(chan error, 1)}
+	p := &proc{cmd: cmd, stderr: &syncbuf.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	require.NoError(t, cmd.Start())
 	addr := make(chan string, 1)
@@ -208,7 +210,7 @@ func TestDevModeGeneratesAdminPasswordOnce(t *testing.T) {
 	run := func() (string, string) {
 		cmd := exec.Command(binary(t))
 		cmd.Env = append(os.Environ(), "REGISTRY_ADDR=127.0.0.1:0", "REGISTRY_DATA_DIR="+dir, "JWT_SECRET=", "REGISTRY_ADMIN_PASSWORD=")
-		var stdout, stderr lockedBuffer
+		var stdout, stderr syncbuf.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		require.NoError(t, cmd.Start())
 		require.Eventually(t, func() bool { return strings.Contains(stdout.String(), `"listening"`) }, 20*time.Second, 20*time.Millisecond)
@@ -229,21 +231,4 @@ func TestDevModeGeneratesAdminPasswordOnce(t *testing.T) {
 	assert.NotContains(t, logs, pw, "the generated password never reaches the log")
 	_, console = run()
 	assert.NotContains(t, console, "created with password", "printed only on first start")
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -2,6 +2,7 @@ package awsstore_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"testing"
@@ -10,38 +11,60 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/acme/module-registry/runtime/contract"
 	"github.com/acme/module-registry/runtime/storage"
+	"github.com/acme/module-registry/runtime/storage/awsstore"
 	"github.com/acme/module-registry/runtime/storage/awsstore/awsstoretest"
 	"github.com/acme/module-registry/runtime/storage/storagetest"
+	"github.com/acme/module-registry/test/emulator"
 )
 
 var env *awsstoretest.Env
 
-func TestMain(m *testing.M) { os.Exit(awsstoretest.Main(m, &env)) }
+// TestMain runs the package's tests against one emulator.
+func TestMain(m *testing.M) {
+	ctx := context.Background()
+	emu, err := emulator.Launch(ctx, emulator.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "emulator:", err)
+		os.Exit(1)
+	}
+	code := 1
+	if env, err = awsstoretest.NewEnv(ctx, emu); err != nil {
+		fmt.Fprintln(os.Stderr, "emulator setup:", err)
+	} else {
+		code = m.Run()
+	}
+	emu.Stop()
+	os.Exit(code)
+}
 
 func TestContract(t *testing.T) {
-	storagetest.Run(t, func(t *testing.T) storage.Backend {
-		st, _ := env.NewStore(t, nil)
-		return st.Backend()
+	storagetest.Run(t, func(t *testing.T) storagetest.Subject {
+		st, cfg := env.NewStore(t, nil)
+		return storagetest.Subject{Backend: st.Backend(), Committed: func(t *testing.T) []string {
+			return objectVersions(t, cfg.Bucket, contract.PackagesPrefix)
+		}}
 	})
 }
 
-// Two writers of one key (a racing upload of one version): deleting the
-// loser's ref removes only its version, even when it was written last, and
-// the winner's bytes become the key's current object again.
+// Two writers of one version (a racing upload): both write the contract's
+// object key; deleting the loser's ref removes only its version, even when
+// it was written last, and the winner's bytes become the key's current
+// object again.
 func TestRefsAddressExactVersions(t *testing.T) {
 	ctx := context.Background()
 	st, cfg := env.NewStore(t, nil)
-	key := st.PackageKey("lib", "1.0.0")
+	key := contract.PackageObject("lib", "1.0.0")
 	put := func(body string) string {
-		w, err := st.Create(ctx, key)
+		w, err := st.Create(ctx, "lib", "1.0.0")
 		require.NoError(t, err)
 		_, err = w.Write([]byte(body))
 		require.NoError(t, err)
-		require.NoError(t, w.Commit(ctx))
-		ref := w.(storage.CommittedBlob).Ref()
-		require.Contains(t, ref, key+"?versionId=")
-		return ref
+		blob, err := w.Commit(ctx, storage.Descriptor{Size: int64(len(body)), SHA256: hexSum([]byte(body))})
+		require.NoError(t, err)
+		require.Contains(t, blob.Ref, key+"?versionId=")
+		return blob.Ref
 	}
 	winner := put("winner")
 	loser := put("loser") // committed last: the key's current object
@@ -59,4 +82,39 @@ func TestRefsAddressExactVersions(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, out.Versions, 1)
 	assert.Empty(t, out.DeleteMarkers)
+}
+
+// A refused Commit of a multipart upload leaves neither an object nor a
+// multipart upload behind.
+func TestCommitOfAnotherSizeAbortsTheMultipartUpload(t *testing.T) {
+	ctx := context.Background()
+	_, cfg := env.NewStore(t, nil)
+	cfg.PartSize = 5 << 20
+	st, err := awsstore.New(env.AWS, cfg)
+	require.NoError(t, err)
+	content := randomBytes(t, 11<<20)
+	w, err := st.Create(ctx, "big", "1.0.0")
+	require.NoError(t, err)
+	_, err = w.Write(content)
+	require.NoError(t, err)
+	_, err = w.Commit(ctx, storage.Descriptor{Size: int64(len(content)) - 1, SHA256: hexSum(content)})
+	require.ErrorIs(t, err, storage.ErrSizeMismatch)
+	require.NoError(t, w.Abort())
+	assert.Empty(t, objectVersions(t, cfg.Bucket, contract.PackagesPrefix))
+	assert.Equal(t, 0, multipartUploads(t, cfg.Bucket))
+}
+
+// S3's checksum of a single-part object is the SHA-256 of its bytes: a
+// Commit declaring another SHA-256 is refused and its version deleted.
+func TestCommitRefusesAnotherSHA256(t *testing.T) {
+	ctx := context.Background()
+	st, cfg := env.NewStore(t, nil)
+	w, err := st.Create(ctx, "lib", "1.0.0")
+	require.NoError(t, err)
+	_, err = w.Write([]byte("the bytes"))
+	require.NoError(t, err)
+	_, err = w.Commit(ctx, storage.Descriptor{Size: 9, SHA256: hexSum([]byte("other bytes"))})
+	require.ErrorContains(t, err, "not that of the declared SHA-256")
+	require.NoError(t, w.Abort())
+	assert.Empty(t, objectVersions(t, cfg.Bucket, contract.PackagesPrefix))
 }

@@ -83,11 +83,12 @@ func BenchmarkTransfer(b *testing.B) {
 					b.SetBytes(benchSize)
 					for i := 0; i < b.N; i++ {
 						seq++
-						w, err := bs.Create(context.Background(), fmt.Sprintf("ref/%d", seq))
+						w, err := bs.Create(context.Background(), "ref", fmt.Sprint(seq))
 						require.NoError(b, err)
 						_, err = w.Write(content)
 						require.NoError(b, err)
-						require.NoError(b, w.Commit(context.Background()))
+						_, err = w.Commit(context.Background(), storage.Descriptor{Size: benchSize, SHA256: sum})
+						require.NoError(b, err)
 					}
 				})
 			}

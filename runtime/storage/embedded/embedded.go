@@ -6,6 +6,8 @@ package embedded
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +20,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/acme/module-registry/runtime/contract"
 	"github.com/acme/module-registry/runtime/storage"
 )
 
@@ -142,44 +145,66 @@ func checkBlobKey(key string) error {
 }
 
 type fileWriter struct {
-	s     *Store
-	f     *os.File
-	final string
-	done  bool
+	s       *Store
+	f       *os.File
+	key     string
+	written int64
+	done    bool
 }
 
-// Create stages a new blob in the temp directory.
-func (s *Store) Create(_ context.Context, key string) (storage.BlobWriter, error) {
-	if err := checkBlobKey(key); err != nil {
-		return nil, err
-	}
+// newBlobKey is a fresh random key: every upload gets its own file, so a
+// refused or crashed upload never touches another's bytes.
+func newBlobKey() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Create stages a new blob in the temp directory under a fresh random key;
+// the package coordinates play no part in where it is stored.
+func (s *Store) Create(_ context.Context, _, _ string) (storage.BlobWriter, error) {
+	key := newBlobKey()
 	f, err := os.CreateTemp(s.tmpDir, key+".*.part")
 	if err != nil {
 		return nil, fmt.Errorf("create temp file: %w", err)
 	}
-	return &fileWriter{s: s, f: f, final: filepath.Join(s.blobDir, key)}, nil
+	return &fileWriter{s: s, f: f, key: key}, nil
 }
 
-func (w *fileWriter) Write(p []byte) (int, error) { return w.f.Write(p) }
+func (w *fileWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.written += int64(n)
+	return n, err
+}
 
-func (w *fileWriter) Commit(_ context.Context) error {
+// Commit fsyncs the staged file, renames it into the blob directory and
+// fsyncs the directory.
+func (w *fileWriter) Commit(_ context.Context, want storage.Descriptor) (storage.Blob, error) {
 	if w.done {
-		return errors.New("blob writer already finished")
+		return storage.Blob{}, errors.New("blob writer already finished")
+	}
+	if want.Size != w.written {
+		err := fmt.Errorf("blob %s: %d bytes written, %d declared: %w", w.key, w.written, want.Size, storage.ErrSizeMismatch)
+		return storage.Blob{}, errors.Join(err, w.Abort())
 	}
 	if err := w.f.Sync(); err != nil {
-		return fmt.Errorf("fsync blob: %w", err)
+		return storage.Blob{}, fmt.Errorf("fsync blob: %w", err)
 	}
 	if err := w.f.Close(); err != nil {
-		return fmt.Errorf("close blob: %w", err)
+		return storage.Blob{}, fmt.Errorf("close blob: %w", err)
 	}
-	if _, err := os.Stat(w.final); err == nil {
-		return fmt.Errorf("blob %s: %w", filepath.Base(w.final), storage.ErrExists)
+	final := filepath.Join(w.s.blobDir, w.key)
+	if _, err := os.Stat(final); err == nil {
+		return storage.Blob{}, fmt.Errorf("blob %s: %w", w.key, storage.ErrExists)
 	}
-	if err := os.Rename(w.f.Name(), w.final); err != nil {
-		return fmt.Errorf("rename blob into place: %w", err)
+	if err := os.Rename(w.f.Name(), final); err != nil {
+		return storage.Blob{}, fmt.Errorf("rename blob into place: %w", err)
 	}
 	w.done = true
-	return syncDir(w.s.blobDir)
+	if err := syncDir(w.s.blobDir); err != nil {
+		return storage.Blob{}, err
+	}
+	return storage.Blob{Ref: w.key, Size: w.written, SHA256: want.SHA256}, nil
 }
 
 func (w *fileWriter) Abort() error {
@@ -298,14 +323,19 @@ func (s *Store) DeleteUser(_ context.Context, name string) error {
 }
 
 func (s *Store) ListUsers(_ context.Context) ([]storage.User, error) {
-	var out []storage.User
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketUsers).ForEach(func(_, v []byte) error {
-			var u storage.User
-			if err := json.Unmarshal(v, &u); err != nil {
+	return listJSON[storage.User](s.db, bucketUsers)
+}
+
+// listJSON decodes every value of bucket, in key order.
+func listJSON[T any](db *bolt.DB, bucket []byte) ([]T, error) {
+	var out []T
+	err := db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucket).ForEach(func(_, v []byte) error {
+			var item T
+			if err := json.Unmarshal(v, &item); err != nil {
 				return err
 			}
-			out = append(out, u)
+			out = append(out, item)
 			return nil
 		})
 	})
@@ -420,7 +450,7 @@ func useToken(b *bolt.Bucket, id string, now time.Time) (tok storage.Token, resu
 }
 
 func (s *Store) CreatePackage(_ context.Context, p storage.Package) error {
-	key := storage.Key(p.Name, p.Version)
+	key := contract.PackageKey(p.Name, p.Version)
 	return s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketPackages)
 		if b.Get([]byte(key)) != nil {
@@ -432,7 +462,7 @@ func (s *Store) CreatePackage(_ context.Context, p storage.Package) error {
 
 func (s *Store) GetPackage(_ context.Context, name, version string) (storage.Package, error) {
 	var r pkgRecord
-	key := storage.Key(name, version)
+	key := contract.PackageKey(name, version)
 	err := s.db.View(func(tx *bolt.Tx) error { return getJSON(tx.Bucket(bucketPackages), key, &r) })
 	if errors.Is(err, storage.ErrNotFound) {
 		return storage.Package{}, fmt.Errorf("package %s: %w", key, storage.ErrNotFound)
@@ -474,7 +504,7 @@ func (s *Store) ListPackages(_ context.Context, opts storage.ListOptions) ([]sto
 
 func (s *Store) DeletePackage(_ context.Context, name, version string) (storage.Package, error) {
 	var r pkgRecord
-	key := storage.Key(name, version)
+	key := contract.PackageKey(name, version)
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketPackages)
 		if err := getJSON(b, key, &r); err != nil {
@@ -509,25 +539,10 @@ func (s *Store) RecordDownload(_ context.Context, r storage.TransferRecord) erro
 	return s.record(bucketDownloads, r)
 }
 
-func (s *Store) list(bucket []byte) ([]storage.TransferRecord, error) {
-	var out []storage.TransferRecord
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucket).ForEach(func(_, v []byte) error {
-			var r storage.TransferRecord
-			if err := json.Unmarshal(v, &r); err != nil {
-				return err
-			}
-			out = append(out, r)
-			return nil
-		})
-	})
-	return out, err
-}
-
 func (s *Store) ListUploads(_ context.Context) ([]storage.TransferRecord, error) {
-	return s.list(bucketUploads)
+	return listJSON[storage.TransferRecord](s.db, bucketUploads)
 }
 
 func (s *Store) ListDownloads(_ context.Context) ([]storage.TransferRecord, error) {
-	return s.list(bucketDownloads)
+	return listJSON[storage.TransferRecord](s.db, bucketDownloads)
 }

@@ -19,12 +19,25 @@ import (
 )
 
 func TestContract(t *testing.T) {
-	storagetest.Run(t, func(t *testing.T) storage.Backend {
-		s, err := Open(t.TempDir())
+	storagetest.Run(t, func(t *testing.T) storagetest.Subject {
+		dir := t.TempDir()
+		s, err := Open(dir)
 		require.NoError(t, err)
 		t.Cleanup(func() { s.Close() })
-		return s.Backend()
+		return storagetest.Subject{Backend: s.Backend(), Committed: func(t *testing.T) []string { return files(t, dir, "blobs") }}
 	})
+}
+
+// files lists the names in dir/sub.
+func files(t *testing.T, dir, sub string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(dir, sub))
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
 }
 
 func TestTokenUsesSurviveReopen(t *testing.T) {
@@ -52,40 +65,47 @@ func TestOpenRemovesTempFilesAndOrphans(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir)
 	require.NoError(t, err)
-	w, err := s.Create(ctx, "staged")
+	w, err := s.Create(ctx, "staged", "1")
 	require.NoError(t, err)
 	_, err = w.Write([]byte("partial"))
 	require.NoError(t, err)
 	// Committed blob without metadata: a crash between rename and CreatePackage.
-	w2, err := s.Create(ctx, "orphan")
-	require.NoError(t, err)
-	require.NoError(t, w2.Commit(ctx))
-	w3, err := s.Create(ctx, "kept")
-	require.NoError(t, err)
-	require.NoError(t, w3.Commit(ctx))
-	require.NoError(t, s.CreatePackage(ctx, storage.Package{Name: "a", Version: "1", BlobKey: "kept"}))
+	orphan := commit(t, s, "orphan", "1")
+	kept := commit(t, s, "a", "1")
+	require.NoError(t, s.CreatePackage(ctx, storage.Package{Name: "a", Version: "1", BlobKey: kept.Ref}))
 	require.NoError(t, s.Close())
 
 	s, err = Open(dir)
 	require.NoError(t, err)
 	defer s.Close()
-	tmp, err := os.ReadDir(s.TempDir())
+	assert.Empty(t, files(t, dir, "tmp"))
+	assert.NoFileExists(t, filepath.Join(dir, "blobs", orphan.Ref))
+	assert.FileExists(t, filepath.Join(dir, "blobs", kept.Ref))
+}
+
+func commit(t *testing.T, s *Store, name, version string) storage.Blob {
+	t.Helper()
+	w, err := s.Create(context.Background(), name, version)
 	require.NoError(t, err)
-	assert.Empty(t, tmp)
-	assert.NoFileExists(t, filepath.Join(dir, "blobs", "orphan"))
-	assert.FileExists(t, filepath.Join(dir, "blobs", "kept"))
+	b, err := w.Commit(context.Background(), storage.Descriptor{})
+	require.NoError(t, err)
+	return b
 }
 
 func TestBlobKeysCannotEscape(t *testing.T) {
-	s, err := Open(t.TempDir())
+	dir := t.TempDir()
+	s, err := Open(dir)
 	require.NoError(t, err)
 	defer s.Close()
 	for _, k := range []string{"../x", "a/b", "", "..", "."} {
-		_, err := s.Create(context.Background(), k)
-		assert.Error(t, err, k)
 		_, err = s.Open(context.Background(), k)
 		assert.Error(t, err, k)
+		assert.Error(t, s.Delete(context.Background(), k), k)
 	}
+	// Hostile coordinates play no part in where a blob is stored.
+	b := commit(t, s, "../../x", "..")
+	assert.Equal(t, []string{b.Ref}, files(t, dir, "blobs"))
+	assert.Empty(t, files(t, dir, "tmp"))
 }
 
 // Concurrent uses of several tokens share group commits; every use that was

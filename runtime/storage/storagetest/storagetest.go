@@ -1,14 +1,17 @@
 // Package storagetest is the contract every storage backend must satisfy.
-// A backend's test calls Run with a factory returning fresh, empty stores:
+// A backend's test calls Run with a factory returning fresh, empty stores
+// and a way to list the blobs they hold:
 //
 //	func TestContract(t *testing.T) {
-//		storagetest.Run(t, func(t *testing.T) storage.Backend { ... })
+//		storagetest.Run(t, func(t *testing.T) storagetest.Subject { ... })
 //	}
 package storagetest
 
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -23,22 +26,40 @@ import (
 	"github.com/acme/module-registry/runtime/storage"
 )
 
+// Subject is a backend under test.
+type Subject struct {
+	storage.Backend
+	// Committed lists the blobs the backend holds where a reader could find
+	// them (file names, object versions: any form; only the count matters).
+	// Staged bytes of an uncommitted writer are not listed.
+	Committed func(t *testing.T) []string
+}
+
 // Factory returns a new, empty backend. Cleanup is the factory's job
 // (t.Cleanup).
-type Factory func(t *testing.T) storage.Backend
+type Factory func(t *testing.T) Subject
 
 // Run runs the whole contract against backends made by newBackend.
 func Run(t *testing.T, newBackend Factory) {
-	t.Run("Users", func(t *testing.T) { testUsers(t, newBackend(t)) })
-	t.Run("TokenUses", func(t *testing.T) { testTokenUses(t, newBackend(t)) })
-	t.Run("TokenUsesConcurrent", func(t *testing.T) { testTokenConcurrent(t, newBackend(t)) })
-	t.Run("Packages", func(t *testing.T) { testPackages(t, newBackend(t)) })
-	t.Run("PackageCreateRace", func(t *testing.T) { testPackageRace(t, newBackend(t)) })
-	t.Run("Blobs", func(t *testing.T) { testBlobs(t, newBackend(t)) })
-	t.Run("Records", func(t *testing.T) { testRecords(t, newBackend(t)) })
+	for _, c := range []struct {
+		name string
+		test func(*testing.T, Subject)
+	}{
+		{"Users", testUsers},
+		{"TokenUses", testTokenUses},
+		{"TokenUsesConcurrent", testTokenConcurrent},
+		{"Packages", testPackages},
+		{"PackageCreateRace", testPackageRace},
+		{"Blobs", testBlobs},
+		{"CommitDescribesTheBlob", testCommitDescribesTheBlob},
+		{"CommitRefusesAnotherSize", testCommitRefusesAnotherSize},
+		{"Records", testRecords},
+	} {
+		t.Run(c.name, func(t *testing.T) { c.test(t, newBackend(t)) })
+	}
 }
 
-func testUsers(t *testing.T, b storage.Backend) {
+func testUsers(t *testing.T, b Subject) {
 	ctx := context.Background()
 	u := storage.User{Name: "alice", PasswordHash: "h", Permissions: []string{storage.PermUpload}, CreatedAt: time.Now().UTC()}
 	require.NoError(t, b.Meta.CreateUser(ctx, u))
@@ -61,7 +82,7 @@ func testUsers(t *testing.T, b storage.Backend) {
 	require.ErrorIs(t, err, storage.ErrNotFound)
 }
 
-func testTokenUses(t *testing.T, b storage.Backend) {
+func testTokenUses(t *testing.T, b Subject) {
 	ctx := context.Background()
 	now := time.Now().UTC()
 	tok := storage.Token{ID: "t1", User: "alice", IssuedAt: now, ExpiresAt: now.Add(time.Hour), MaxUses: 3}
@@ -87,38 +108,47 @@ func testTokenUses(t *testing.T, b storage.Backend) {
 	require.ErrorIs(t, err, storage.ErrTokenExpired)
 }
 
-func testTokenConcurrent(t *testing.T, b storage.Backend) {
+func testTokenConcurrent(t *testing.T, b Subject) {
 	ctx := context.Background()
 	now := time.Now().UTC()
 	const limit, workers = 20, 64
 	require.NoError(t, b.Meta.CreateToken(ctx, storage.Token{ID: "c", User: "u", IssuedAt: now, ExpiresAt: now.Add(time.Hour), MaxUses: limit}))
-	var ok, exhausted atomic.Int32
+	ok, exhausted := concurrently(t, workers, storage.ErrTokenExhausted, func(int) error {
+		_, err := b.Meta.UseToken(ctx, "c", now)
+		return err
+	})
+	assert.EqualValues(t, limit, ok)
+	assert.EqualValues(t, workers-limit, exhausted)
+}
+
+// concurrently makes n calls of fn at once and counts those that succeed
+// and those that fail with refused; any other error fails t.
+func concurrently(t *testing.T, n int, refused error, fn func(i int) error) (ok, refusals int32) {
+	var okN, refusedN atomic.Int32
 	var wg sync.WaitGroup
-	for range workers {
+	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := b.Meta.UseToken(ctx, "c", now)
-			switch {
+			switch err := fn(i); {
 			case err == nil:
-				ok.Add(1)
-			case errors.Is(err, storage.ErrTokenExhausted):
-				exhausted.Add(1)
+				okN.Add(1)
+			case errors.Is(err, refused):
+				refusedN.Add(1)
 			default:
 				t.Errorf("unexpected error: %v", err)
 			}
 		}()
 	}
 	wg.Wait()
-	assert.EqualValues(t, limit, ok.Load())
-	assert.EqualValues(t, workers-limit, exhausted.Load())
+	return okN.Load(), refusedN.Load()
 }
 
 func pkg(name, version string) storage.Package {
 	return storage.Package{Name: name, Version: version, SHA256: "ab", Size: 2, UploadedAt: time.Now().UTC().Truncate(time.Millisecond), Uploader: "alice", BlobKey: "blob-" + name + "-" + version}
 }
 
-func testPackages(t *testing.T, b storage.Backend) {
+func testPackages(t *testing.T, b Subject) {
 	ctx := context.Background()
 	p := pkg("lib", "1.0.0")
 	require.NoError(t, b.Meta.CreatePackage(ctx, p))
@@ -161,67 +191,121 @@ func testPackages(t *testing.T, b storage.Backend) {
 	require.ErrorIs(t, err, storage.ErrNotFound)
 }
 
-func testPackageRace(t *testing.T, b storage.Backend) {
+func testPackageRace(t *testing.T, b Subject) {
 	ctx := context.Background()
-	var ok, exists atomic.Int32
-	var wg sync.WaitGroup
-	for i := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p := pkg("race", "1.0.0")
-			p.BlobKey = fmt.Sprintf("blob-%d", i)
-			err := b.Meta.CreatePackage(ctx, p)
-			switch {
-			case err == nil:
-				ok.Add(1)
-			case errors.Is(err, storage.ErrExists):
-				exists.Add(1)
-			default:
-				t.Errorf("unexpected error: %v", err)
-			}
-		}()
-	}
-	wg.Wait()
-	assert.EqualValues(t, 1, ok.Load())
-	assert.EqualValues(t, 15, exists.Load())
+	ok, exists := concurrently(t, 16, storage.ErrExists, func(i int) error {
+		p := pkg("race", "1.0.0")
+		p.BlobKey = fmt.Sprintf("blob-%d", i)
+		return b.Meta.CreatePackage(ctx, p)
+	})
+	assert.EqualValues(t, 1, ok)
+	assert.EqualValues(t, 15, exists)
 }
 
-func testBlobs(t *testing.T, b storage.Backend) {
-	ctx := context.Background()
-	w, err := b.Blobs.Create(ctx, "k1")
+// write creates a blob of name/version holding the chunks, without
+// committing it.
+func write(t *testing.T, b Subject, name, version string, chunks ...string) storage.BlobWriter {
+	t.Helper()
+	w, err := b.Blobs.Create(context.Background(), name, version)
 	require.NoError(t, err)
-	_, err = w.Write([]byte("hello "))
-	require.NoError(t, err)
-	_, err = b.Blobs.Open(ctx, "k1")
-	require.ErrorIs(t, err, storage.ErrNotFound, "an uncommitted blob must not be visible")
-	_, err = w.Write([]byte("world"))
-	require.NoError(t, err)
-	require.NoError(t, w.Commit(ctx))
-	r, err := b.Blobs.Open(ctx, "k1")
+	for _, c := range chunks {
+		_, err = w.Write([]byte(c))
+		require.NoError(t, err)
+	}
+	return w
+}
+
+func descriptorOf(content string) storage.Descriptor {
+	sum := sha256.Sum256([]byte(content))
+	return storage.Descriptor{Size: int64(len(content)), SHA256: hex.EncodeToString(sum[:])}
+}
+
+func read(t *testing.T, b Subject, ref string) string {
+	t.Helper()
+	r, err := b.Blobs.Open(context.Background(), ref)
 	require.NoError(t, err)
 	data, err := io.ReadAll(r)
 	require.NoError(t, err)
 	require.NoError(t, r.Close())
-	assert.Equal(t, "hello world", string(data))
+	return string(data)
+}
 
-	w, err = b.Blobs.Create(ctx, "k2")
+func testBlobs(t *testing.T, b Subject) {
+	ctx := context.Background()
+	w := write(t, b, "lib", "1.0.0", "hello ")
+	assert.Empty(t, b.Committed(t), "an uncommitted blob must not be visible")
+	_, err := w.Write([]byte("world"))
 	require.NoError(t, err)
-	_, err = w.Write(bytes.Repeat([]byte("x"), 1<<16))
+	blob, err := w.Commit(ctx, descriptorOf("hello world"))
 	require.NoError(t, err)
+	assert.Len(t, b.Committed(t), 1)
+	assert.Equal(t, "hello world", read(t, b, blob.Ref))
+
+	w = write(t, b, "lib", "2.0.0", string(bytes.Repeat([]byte("x"), 1<<16)))
 	require.NoError(t, w.Abort())
-	_, err = b.Blobs.Open(ctx, "k2")
-	require.ErrorIs(t, err, storage.ErrNotFound)
+	assert.Len(t, b.Committed(t), 1, "an aborted blob leaves nothing behind")
 
-	require.NoError(t, b.Blobs.Delete(ctx, "k1"))
-	require.NoError(t, b.Blobs.Delete(ctx, "k1"))
-	_, err = b.Blobs.Open(ctx, "k1")
+	require.NoError(t, b.Blobs.Delete(ctx, blob.Ref))
+	require.NoError(t, b.Blobs.Delete(ctx, blob.Ref))
+	_, err = b.Blobs.Open(ctx, blob.Ref)
 	require.ErrorIs(t, err, storage.ErrNotFound)
+	assert.Empty(t, b.Committed(t))
 	require.NoError(t, b.Blobs.Ping(ctx))
 	require.NoError(t, b.Meta.Ping(ctx))
 }
 
-func testRecords(t *testing.T, b storage.Backend) {
+// Commit returns what it stored: the size it counted, the declared
+// SHA-256, a Ref that opens exactly these bytes, and the store's own
+// checksum as the store reports it. Two commits of one version are two
+// blobs.
+func testCommitDescribesTheBlob(t *testing.T, b Subject) {
+	ctx := context.Background()
+	first, err := write(t, b, "lib", "1.0.0", "first ", "bytes").Commit(ctx, descriptorOf("first bytes"))
+	require.NoError(t, err)
+	want := descriptorOf("first bytes")
+	assert.Equal(t, want.Size, first.Size)
+	assert.Equal(t, want.SHA256, first.SHA256)
+	assert.NotEmpty(t, first.Ref)
+
+	second, err := write(t, b, "lib", "1.0.0", "second").Commit(ctx, descriptorOf("second"))
+	require.NoError(t, err)
+	assert.NotEqual(t, first.Ref, second.Ref)
+	assert.Equal(t, "first bytes", read(t, b, first.Ref), "a later blob of the same version leaves the first one as it was")
+	assert.Equal(t, "second", read(t, b, second.Ref))
+
+	empty, err := write(t, b, "lib", "0").Commit(ctx, descriptorOf(""))
+	require.NoError(t, err)
+	assert.Zero(t, empty.Size)
+	assert.Equal(t, "", read(t, b, empty.Ref))
+
+	if b.Presign == nil {
+		assert.Empty(t, first.Checksum, "a store without its own checksum reports none")
+		return
+	}
+	st, err := b.Presign.StatBlob(ctx, first.Ref)
+	require.NoError(t, err)
+	assert.Equal(t, storage.BlobStat{Ref: first.Ref, Size: first.Size, Checksum: first.Checksum}, st)
+	single, err := b.Presign.ChecksumOf(first.SHA256)
+	require.NoError(t, err)
+	assert.Equal(t, single, first.Checksum, "a blob written in one piece carries the checksum of its SHA-256")
+}
+
+// A Commit whose size is not the number of bytes written is refused and
+// nothing becomes visible; Abort afterwards is harmless.
+func testCommitRefusesAnotherSize(t *testing.T, b Subject) {
+	ctx := context.Background()
+	for _, size := range []int64{11, 13, 0} {
+		w := write(t, b, "lib", "1.0.0", "twelve ", "bytes")
+		want := descriptorOf("twelve bytes")
+		want.Size = size
+		_, err := w.Commit(ctx, want)
+		require.ErrorIs(t, err, storage.ErrSizeMismatch, "size %d", size)
+		require.NoError(t, w.Abort())
+		assert.Empty(t, b.Committed(t), "size %d: nothing is visible", size)
+	}
+}
+
+func testRecords(t *testing.T, b Subject) {
 	ctx := context.Background()
 	now := time.Now().UTC()
 	require.NoError(t, b.Meta.RecordDownload(ctx, storage.TransferRecord{ID: "d1", User: "alice", Name: "lib", Version: "1", Outcome: storage.OutcomeOK, At: now}))

@@ -20,6 +20,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/acme/module-registry/runtime/contract"
 )
 
 // Staging labels Secrets Manager moves on every new version.
@@ -29,7 +31,7 @@ const (
 )
 
 // SecretField is the JSON field rotated; every other field is kept as it is.
-const SecretField = "jwt_secret"
+const SecretField = contract.JWTFieldSecret
 
 // MinLength is the shortest secret written: 64 characters drawn uniformly from 62 letters
 // and digits carry 64*log2(62), about 381 bits, above the 256 bits required.

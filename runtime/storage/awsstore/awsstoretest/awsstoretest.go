@@ -1,13 +1,15 @@
-// Package awsstoretest creates, in the local AWS emulator, the resources the
-// AWS storage backend runs on - a KMS key, a versioned bucket with SSE-KMS
-// default encryption and the five tables of the deployment contract - so
-// tests in several packages can share one emulator per package:
+// Package awsstoretest creates, through an AWS endpoint (in tests: the
+// local emulator), the resources the AWS storage backend runs on - a KMS
+// key, a versioned bucket with SSE-KMS default encryption and the tables of
+// the deployment contract, made from contract.Tables() - so tests in
+// several packages can share one emulator per package. It starts nothing
+// itself: the test starts the emulator (test/emulator) and hands it over.
 //
-//	var env *awsstoretest.Env
-//
-//	func TestMain(m *testing.M) { os.Exit(awsstoretest.Main(m, &env)) }
-//
-//	func TestX(t *testing.T) { st, cfg := env.NewStore(t, nil) ... }
+//	func TestX(t *testing.T) {
+//		env := awsstoretest.New(t, emulator.Start(t))
+//		st, cfg := env.NewStore(t, nil)
+//		...
+//	}
 package awsstoretest
 
 import (
@@ -16,7 +18,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"os"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,41 +27,37 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/acme/module-registry/runtime/contract"
 	"github.com/acme/module-registry/runtime/storage/awsstore"
-	"github.com/acme/module-registry/test/emulator"
 )
 
-// Env is one running emulator with a project KMS key.
+// Env is an AWS endpoint with a project KMS key.
 type Env struct {
-	Emu   *emulator.Emulator
 	AWS   aws.Config
 	KeyID string // KMS key ARN
 	S3    *s3.Client
 	DDB   *dynamodb.Client
 }
 
-// Main launches the emulator, stores it in *env, runs the tests and stops
-// it. Use it from TestMain.
-func Main(m *testing.M, env **Env) int {
-	ctx := context.Background()
-	emu, err := emulator.Launch(ctx, emulator.Options{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "emulator:", err)
-		return 1
-	}
-	defer emu.Stop()
-	e, err := NewEnv(ctx, emu)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "emulator setup:", err)
-		return 1
-	}
-	*env = e
-	return m.Run()
+// Endpoint is an AWS endpoint tests run against, such as test/emulator's
+// Emulator.
+type Endpoint interface {
+	AWSConfig(ctx context.Context) (aws.Config, error)
 }
 
-// NewEnv creates the KMS key in emu.
-func NewEnv(ctx context.Context, emu *emulator.Emulator) (*Env, error) {
-	cfg, err := emu.AWSConfig(ctx)
+// New is NewEnv for one test (or its subtests); it fails t on error.
+func New(t testing.TB, e Endpoint) *Env {
+	t.Helper()
+	env, err := NewEnv(context.Background(), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+// NewEnv creates the KMS key at e.
+func NewEnv(ctx context.Context, e Endpoint) (*Env, error) {
+	cfg, err := e.AWSConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -69,11 +66,17 @@ func NewEnv(ctx context.Context, emu *emulator.Emulator) (*Env, error) {
 		return nil, fmt.Errorf("create KMS key: %w", err)
 	}
 	return &Env{
-		Emu: emu, AWS: cfg, KeyID: aws.ToString(key.KeyMetadata.Arn),
+		AWS: cfg, KeyID: aws.ToString(key.KeyMetadata.Arn),
 		S3:  s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
 		DDB: dynamodb.NewFromConfig(cfg),
 	}, nil
 }
+
+// Region is the region of the environment's AWS configuration.
+func (e *Env) Region() string { return e.AWS.Region }
+
+// Endpoint is the configuration's endpoint URL ("" for AWS itself).
+func (e *Env) Endpoint() string { return aws.ToString(e.AWS.BaseEndpoint) }
 
 func suffix() string {
 	b := make([]byte, 4)
@@ -85,13 +88,9 @@ func suffix() string {
 // returns the store configuration for them.
 func (e *Env) Resources(ctx context.Context) (awsstore.Config, error) {
 	sfx := suffix()
-	cfg := awsstore.Config{
-		Bucket:   "pkg-artifacts-" + sfx,
-		KMSKeyID: e.KeyID,
-		Tables: awsstore.Tables{
-			Users: "users-" + sfx, Tokens: "tokens-" + sfx, Packages: "packages-" + sfx,
-			Uploads: "uploads-" + sfx, Downloads: "downloads-" + sfx,
-		},
+	cfg := awsstore.Config{Bucket: "pkg-artifacts-" + sfx, KMSKeyID: e.KeyID}
+	for _, t := range contract.Tables() {
+		cfg.Tables = cfg.Tables.With(t.Kind, t.DefaultName()+"-"+sfx)
 	}
 	return cfg, CreateResources(ctx, e.S3, e.DDB, cfg)
 }
@@ -116,8 +115,9 @@ func (e *Env) NewStore(t testing.TB, httpClient aws.HTTPClient) (*awsstore.Store
 }
 
 // CreateResources creates the bucket (versioned, SSE-KMS default encryption
-// with cfg.KMSKeyID, public access blocked) and the five tables exactly as
-// the deployment contract declares them.
+// with cfg.KMSKeyID, public access blocked) and every table of
+// contract.Tables() under its name in cfg.Tables, encrypted with
+// cfg.KMSKeyID and with the table's TTL attribute switched on.
 func CreateResources(ctx context.Context, s3c *s3.Client, ddb *dynamodb.Client, cfg awsstore.Config) error {
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &cfg.Bucket}); err != nil {
 		return fmt.Errorf("create bucket: %w", err)
@@ -139,40 +139,46 @@ func CreateResources(ctx context.Context, s3c *s3.Client, ddb *dynamodb.Client, 
 	}
 
 	sse := &ddbtypes.SSESpecification{Enabled: aws.Bool(true), SSEType: ddbtypes.SSETypeKms, KMSMasterKeyId: &cfg.KMSKeyID}
-	hash := func(name string) []ddbtypes.KeySchemaElement {
-		return []ddbtypes.KeySchemaElement{{AttributeName: aws.String(name), KeyType: ddbtypes.KeyTypeHash}}
-	}
-	attr := func(name string, t ddbtypes.ScalarAttributeType) ddbtypes.AttributeDefinition {
-		return ddbtypes.AttributeDefinition{AttributeName: aws.String(name), AttributeType: t}
-	}
-	all := &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeAll}
-	tables := []*dynamodb.CreateTableInput{
-		{TableName: &cfg.Tables.Users, KeySchema: hash("name"), AttributeDefinitions: []ddbtypes.AttributeDefinition{attr("name", ddbtypes.ScalarAttributeTypeS)}},
-		{TableName: &cfg.Tables.Tokens, KeySchema: hash("token_id"), AttributeDefinitions: []ddbtypes.AttributeDefinition{attr("token_id", ddbtypes.ScalarAttributeTypeS)}},
-		{TableName: &cfg.Tables.Packages, KeySchema: hash("pkg_key"),
-			AttributeDefinitions: []ddbtypes.AttributeDefinition{attr("pkg_key", ddbtypes.ScalarAttributeTypeS), attr("name", ddbtypes.ScalarAttributeTypeS), attr("version", ddbtypes.ScalarAttributeTypeS)},
-			GlobalSecondaryIndexes: []ddbtypes.GlobalSecondaryIndex{{IndexName: aws.String("by_name"), Projection: all, KeySchema: []ddbtypes.KeySchemaElement{
-				{AttributeName: aws.String("name"), KeyType: ddbtypes.KeyTypeHash}, {AttributeName: aws.String("version"), KeyType: ddbtypes.KeyTypeRange}}}}},
-		{TableName: &cfg.Tables.Uploads, KeySchema: hash("id"), AttributeDefinitions: []ddbtypes.AttributeDefinition{attr("id", ddbtypes.ScalarAttributeTypeS)}},
-		{TableName: &cfg.Tables.Downloads, KeySchema: hash("id"),
-			AttributeDefinitions: []ddbtypes.AttributeDefinition{attr("id", ddbtypes.ScalarAttributeTypeS), attr("user", ddbtypes.ScalarAttributeTypeS), attr("ts", ddbtypes.ScalarAttributeTypeN)},
-			GlobalSecondaryIndexes: []ddbtypes.GlobalSecondaryIndex{{IndexName: aws.String("by_user"), Projection: all, KeySchema: []ddbtypes.KeySchemaElement{
-				{AttributeName: aws.String("user"), KeyType: ddbtypes.KeyTypeHash}, {AttributeName: aws.String("ts"), KeyType: ddbtypes.KeyTypeRange}}}}},
-	}
-	for _, in := range tables {
-		in.BillingMode = ddbtypes.BillingModePayPerRequest
+	for _, t := range contract.Tables() {
+		in := createTableInput(t, cfg.Tables.Get(t.Kind))
 		in.SSESpecification = sse
 		if _, err := ddb.CreateTable(ctx, in); err != nil {
 			return fmt.Errorf("create table %s: %w", *in.TableName, err)
 		}
-	}
-	for _, name := range []string{cfg.Tables.Tokens, cfg.Tables.Uploads} {
-		if _, err := ddb.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(name),
-			TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String("exp_ts"), Enabled: aws.Bool(true)}}); err != nil {
-			return fmt.Errorf("ttl on %s: %w", name, err)
+		if t.TTL == "" {
+			continue
+		}
+		if _, err := ddb.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: in.TableName,
+			TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String(t.TTL), Enabled: aws.Bool(true)}}); err != nil {
+			return fmt.Errorf("ttl on %s: %w", *in.TableName, err)
 		}
 	}
 	return nil
+}
+
+// createTableInput is the on-demand table t of the contract, named name:
+// its attribute definitions, hash key and global secondary indexes (each
+// projecting all attributes).
+func createTableInput(t contract.Table, name string) *dynamodb.CreateTableInput {
+	in := &dynamodb.CreateTableInput{
+		TableName:   aws.String(name),
+		BillingMode: ddbtypes.BillingModePayPerRequest,
+		KeySchema:   []ddbtypes.KeySchemaElement{{AttributeName: aws.String(t.Hash.Name), KeyType: ddbtypes.KeyTypeHash}},
+	}
+	for _, a := range t.Attributes() {
+		in.AttributeDefinitions = append(in.AttributeDefinitions, ddbtypes.AttributeDefinition{AttributeName: aws.String(a.Name), AttributeType: ddbtypes.ScalarAttributeType(a.Type)})
+	}
+	for _, ix := range t.Indexes {
+		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, ddbtypes.GlobalSecondaryIndex{
+			IndexName:  aws.String(ix.Name),
+			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeAll},
+			KeySchema: []ddbtypes.KeySchemaElement{
+				{AttributeName: aws.String(ix.Hash.Name), KeyType: ddbtypes.KeyTypeHash},
+				{AttributeName: aws.String(ix.Range.Name), KeyType: ddbtypes.KeyTypeRange},
+			},
+		})
+	}
+	return in
 }
 
 // FaultyTransport wraps an http.RoundTripper and fails requests for which
