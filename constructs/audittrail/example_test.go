@@ -3,7 +3,6 @@ package audittrail_test
 import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/dynamodbtable"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/provider"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
 	"github.com/acme/module-registry/constructs/audittrail"
@@ -15,9 +14,7 @@ import (
 // The registry's audit trail: the seed's names and retention, data events on the
 // artifacts bucket and the packages table, everything encrypted with the project key.
 func ExampleNew() {
-	app := cdktf.NewApp(nil)
-	stack := cdktf.NewTerraformStack(app, jsii.String("registry"))
-	provider.NewAwsProvider(stack, jsii.String("aws"), &provider.AwsProviderConfig{Region: jsii.String("us-east-1")})
+	stack := synthtest.ExampleStack("registry")
 
 	key := encryptionkey.New(stack, "ProjectKey", nil)
 	artifacts := securebucket.New(stack, "Artifacts", &securebucket.Props{EncryptionKey: key})

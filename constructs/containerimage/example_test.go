@@ -7,11 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/jsii-runtime-go"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/provider"
-	"github.com/hashicorp/terraform-cdk-go/cdktf"
-
 	"github.com/acme/module-registry/constructs/containerimage"
 	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/internal/synthtest"
@@ -30,15 +25,13 @@ func ExampleNew() {
 	built, _ := image.Assemble([]byte("registry binary"), "amd64", time.Unix(0, 0))
 	_, _ = image.WriteLayout(filepath.Join(dir, "registry-image"), built)
 
-	app := cdktf.NewApp(nil)
-	stack := cdktf.NewTerraformStack(app, jsii.String("registry"))
-	provider.NewAwsProvider(stack, jsii.String("aws"), &provider.AwsProviderConfig{Region: jsii.String("us-east-1")})
+	stack := synthtest.ExampleStack("registry")
 	key := encryptionkey.New(stack, "ProjectKey", nil)
 	img := containerimage.New(stack, "RegistryImage", &containerimage.Props{
 		EncryptionKey: key,
 		LayoutDir:     filepath.Join(dir, "registry-image"),
 	})
-	execution := iamrole.NewIamRole(stack, jsii.String("Execution"), &iamrole.IamRoleConfig{AssumeRolePolicy: jsii.String("{}")})
+	execution := synthtest.Role(stack, "Execution")
 	img.GrantPull(execution)
 	// Hand img (a fargateservice Image) or img.ImageURI() to the service.
 

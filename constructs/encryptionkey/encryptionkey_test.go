@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/jsii-runtime-go"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -86,7 +84,7 @@ func TestAllowServiceUseAddsScopedStatement(t *testing.T) {
 func TestGrantsAreLeastPrivilege(t *testing.T) {
 	stack := synthtest.NewStack(t)
 	key := encryptionkey.New(stack, "Key", nil)
-	role := iamrole.NewIamRole(stack, jsii.String("Reader"), &iamrole.IamRoleConfig{AssumeRolePolicy: jsii.String("{}")})
+	role := synthtest.Role(stack, "Reader")
 	key.GrantDecrypt(role, "s3")
 	key.GrantEncrypt(role)
 	out := synthtest.Synth(t, stack)
@@ -148,7 +146,7 @@ func TestDeletionWindowUpperBound(t *testing.T) {
 
 func TestImportedKeyGrantsAndValidates(t *testing.T) {
 	stack := synthtest.NewStack(t)
-	role := iamrole.NewIamRole(stack, jsii.String("Role"), &iamrole.IamRoleConfig{AssumeRolePolicy: jsii.String("{}")})
+	role := synthtest.Role(stack, "Role")
 	good := encryptionkey.FromKeyArn(stack, "Shared", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
 	good.GrantDecrypt(role, "secretsmanager")
 	out := synthtest.Synth(t, stack)

@@ -3,11 +3,6 @@ package encryptionkey_test
 import (
 	"fmt"
 
-	"github.com/aws/jsii-runtime-go"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/provider"
-	"github.com/hashicorp/terraform-cdk-go/cdktf"
-
 	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/iampolicy"
 	"github.com/acme/module-registry/constructs/internal/synthtest"
@@ -16,9 +11,7 @@ import (
 // A team's own key: secure defaults, one AWS service allowed to use it (scoped to this
 // account), and a role that may decrypt only through S3.
 func ExampleNew() {
-	app := cdktf.NewApp(nil)
-	stack := cdktf.NewTerraformStack(app, jsii.String("team-b"))
-	provider.NewAwsProvider(stack, jsii.String("aws"), &provider.AwsProviderConfig{Region: jsii.String("us-east-1")})
+	stack := synthtest.ExampleStack("team-b")
 
 	key := encryptionkey.New(stack, "Key", &encryptionkey.Props{Alias: "alias/team-b-key"})
 	key.AllowServiceUse(encryptionkey.ServiceUse{
@@ -27,7 +20,7 @@ func ExampleNew() {
 		Actions:    []string{"kms:Decrypt", "kms:GenerateDataKey"},
 		Conditions: []iampolicy.Condition{iampolicy.StringEquals("aws:SourceAccount", "111122223333")},
 	})
-	role := iamrole.NewIamRole(stack, jsii.String("Reader"), &iamrole.IamRoleConfig{AssumeRolePolicy: jsii.String("{}")})
+	role := synthtest.Role(stack, "Reader")
 	key.GrantDecrypt(role, "s3")
 
 	synthtest.Print(stack, "aws_kms_key", "enable_key_rotation", "deletion_window_in_days")

@@ -3,21 +3,16 @@ package fargateservice_test
 import (
 	"fmt"
 
-	"github.com/aws/jsii-runtime-go"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/provider"
-	"github.com/hashicorp/terraform-cdk-go/cdktf"
-
 	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/fargateservice"
+	"github.com/acme/module-registry/constructs/internal/synthtest"
 	"github.com/acme/module-registry/constructs/jwtsecret"
 )
 
 // An internal registry service: reachable from the corporate network only, over HTTPS,
 // with its signing secret injected from Secrets Manager.
 func Example() {
-	app := cdktf.NewApp(nil)
-	stack := cdktf.NewTerraformStack(app, jsii.String("registry"))
-	provider.NewAwsProvider(stack, jsii.String("aws"), &provider.AwsProviderConfig{Region: jsii.String("us-east-1")})
+	stack := synthtest.ExampleStack("registry")
 
 	key := encryptionkey.New(stack, "ProjectKey", nil)
 	jwt := jwtsecret.New(stack, "JwtSecret", &jwtsecret.Props{EncryptionKey: key})

@@ -5,20 +5,17 @@ import (
 	"fmt"
 
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/provider"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
 	"github.com/acme/module-registry/constructs/iampolicy"
+	"github.com/acme/module-registry/constructs/internal/synthtest"
 )
 
 // A construct's grant: typed statements become an aws_iam_policy_document that an inline
 // aws_iam_role_policy attaches to the role, with no policy JSON written by hand.
 func ExampleGrant() {
-	app := cdktf.Testing_App(nil)
-	stack := cdktf.NewTerraformStack(app, jsii.String("team-b"))
-	provider.NewAwsProvider(stack, jsii.String("aws"), &provider.AwsProviderConfig{Region: jsii.String("us-east-1")})
-	role := iamrole.NewIamRole(stack, jsii.String("Reader"), &iamrole.IamRoleConfig{AssumeRolePolicy: jsii.String("{}")})
+	stack := synthtest.ExampleStack("team-b")
+	role := synthtest.Role(stack, "Reader")
 
 	iampolicy.Grant(stack, iampolicy.GrantID("Read", role, 1), role, iampolicy.Statement{
 		Sid:        "ReadPackages",
@@ -54,7 +51,7 @@ func ExampleGrant() {
 // Constructs call Add idempotently: a statement whose Sid is already in the document
 // replaces it, in place; others are appended.
 func ExampleDocument_Add() {
-	stack := cdktf.NewTerraformStack(cdktf.Testing_App(nil), jsii.String("team-b"))
+	stack := synthtest.ExampleStack("team-b")
 	doc := iampolicy.NewDocument(stack, "BucketPolicy", iampolicy.Statement{Sid: "Read", Actions: []string{"s3:GetObject"}})
 	doc.Add(iampolicy.Statement{Sid: "List", Actions: []string{"s3:ListBucket"}},
 		iampolicy.Statement{Sid: "Read", Actions: []string{"s3:GetObject", "s3:GetObjectVersion"}})

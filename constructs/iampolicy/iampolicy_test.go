@@ -3,8 +3,6 @@ package iampolicy_test
 import (
 	"testing"
 
-	"github.com/aws/jsii-runtime-go"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -12,10 +10,6 @@ import (
 	"github.com/acme/module-registry/constructs/iampolicy"
 	"github.com/acme/module-registry/constructs/internal/synthtest"
 )
-
-func newRole(stack cdktf.TerraformStack, id string) iamrole.IamRole {
-	return iamrole.NewIamRole(stack, jsii.String(id), &iamrole.IamRoleConfig{AssumeRolePolicy: jsii.String("{}")})
-}
 
 // document synthesizes stack and returns the statements of its policy document id.
 func document(t *testing.T, stack cdktf.TerraformStack, id string) []map[string]any {
@@ -107,14 +101,14 @@ func TestStatementsReturnsACopy(t *testing.T) {
 
 func TestGrantIDNamesKindRoleAndCount(t *testing.T) {
 	stack := synthtest.NewStack(t)
-	assert.Equal(t, "GrantReadTaskRole1", iampolicy.GrantID("Read", newRole(stack, "TaskRole"), 1))
-	assert.Equal(t, "GrantReadWriteexecutionrole12", iampolicy.GrantID("ReadWrite", newRole(stack, "execution-role_1"), 2),
+	assert.Equal(t, "GrantReadTaskRole1", iampolicy.GrantID("Read", synthtest.Role(stack, "TaskRole"), 1))
+	assert.Equal(t, "GrantReadWriteexecutionrole12", iampolicy.GrantID("ReadWrite", synthtest.Role(stack, "execution-role_1"), 2),
 		"characters a construct id allows but a Terraform name does not are dropped")
 }
 
 func TestGrantAttachesTheDocumentToTheRole(t *testing.T) {
 	stack := synthtest.NewStack(t)
-	role := newRole(stack, "Reader")
+	role := synthtest.Role(stack, "Reader")
 	statement := iampolicy.Statement{Sid: "ReadArtifacts", Actions: []string{"s3:GetObject"}, Resources: []string{"arn:aws:s3:::pkg-artifacts/packages/*"}}
 	iampolicy.Grant(stack, "GrantReadReader1", role, statement)
 

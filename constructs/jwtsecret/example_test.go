@@ -3,11 +3,6 @@ package jwtsecret_test
 import (
 	"fmt"
 
-	"github.com/aws/jsii-runtime-go"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/provider"
-	"github.com/hashicorp/terraform-cdk-go/cdktf"
-
 	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/internal/synthtest"
 	"github.com/acme/module-registry/constructs/jwtsecret"
@@ -17,18 +12,16 @@ import (
 // the service's task role and rotated by an operator role. The synthesized secret holds
 // no value: Terraform generates it at deploy into a write-only argument.
 func ExampleNew() {
-	app := cdktf.NewApp(nil)
-	stack := cdktf.NewTerraformStack(app, jsii.String("registry"))
-	provider.NewAwsProvider(stack, jsii.String("aws"), &provider.AwsProviderConfig{Region: jsii.String("us-east-1")})
+	stack := synthtest.ExampleStack("registry")
 
 	key := encryptionkey.New(stack, "ProjectKey", nil)
 	secret := jwtsecret.New(stack, "JwtSecret", &jwtsecret.Props{
 		EncryptionKey:   key,
 		ExpirationHours: 4,
 	})
-	task := iamrole.NewIamRole(stack, jsii.String("Task"), &iamrole.IamRoleConfig{AssumeRolePolicy: jsii.String("{}")})
+	task := synthtest.Role(stack, "Task")
 	secret.GrantRead(task)
-	ops := iamrole.NewIamRole(stack, jsii.String("Operator"), &iamrole.IamRoleConfig{AssumeRolePolicy: jsii.String("{}")})
+	ops := synthtest.Role(stack, "Operator")
 	secret.GrantRotate(ops)
 
 	synthtest.Print(stack, "aws_secretsmanager_secret", "name", "recovery_window_in_days")

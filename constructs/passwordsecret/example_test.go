@@ -3,11 +3,6 @@ package passwordsecret_test
 import (
 	"fmt"
 
-	"github.com/aws/jsii-runtime-go"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/provider"
-	"github.com/hashicorp/terraform-cdk-go/cdktf"
-
 	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/internal/synthtest"
 	"github.com/acme/module-registry/constructs/passwordsecret"
@@ -16,13 +11,11 @@ import (
 // A generated administrator password under the project key, readable by a container's
 // execution role and injected as an environment variable through ECS's secret reference.
 func ExampleNew() {
-	app := cdktf.NewApp(nil)
-	stack := cdktf.NewTerraformStack(app, jsii.String("registry"))
-	provider.NewAwsProvider(stack, jsii.String("aws"), &provider.AwsProviderConfig{Region: jsii.String("us-east-1")})
+	stack := synthtest.ExampleStack("registry")
 
 	key := encryptionkey.New(stack, "ProjectKey", nil)
 	admin := passwordsecret.New(stack, "AdminPassword", &passwordsecret.Props{EncryptionKey: key})
-	exec := iamrole.NewIamRole(stack, jsii.String("Execution"), &iamrole.IamRoleConfig{AssumeRolePolicy: jsii.String("{}")})
+	exec := synthtest.Role(stack, "Execution")
 	admin.GrantRead(exec)
 
 	synthtest.Print(stack, "aws_secretsmanager_secret", "name")

@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/jsii-runtime-go"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -47,7 +45,7 @@ func TestGrantReadIsThisSecretOnly(t *testing.T) {
 	stack := synthtest.NewStack(t)
 	key := encryptionkey.New(stack, "Key", nil)
 	s := passwordsecret.New(stack, "Admin", &passwordsecret.Props{EncryptionKey: key})
-	role := iamrole.NewIamRole(stack, jsii.String("Exec"), &iamrole.IamRoleConfig{AssumeRolePolicy: jsii.String(`{}`)})
+	role := synthtest.Role(stack, "Exec")
 	s.GrantRead(role)
 	out := synthtest.Synth(t, stack)
 	policies := out.Resources("aws_iam_role_policy")
@@ -87,7 +85,7 @@ func TestGrantRotateIsThisSecretOnly(t *testing.T) {
 	stack := synthtest.NewStack(t)
 	key := encryptionkey.New(stack, "Key", nil)
 	s := passwordsecret.New(stack, "Admin", &passwordsecret.Props{EncryptionKey: key})
-	role := iamrole.NewIamRole(stack, jsii.String("Rotator"), &iamrole.IamRoleConfig{AssumeRolePolicy: jsii.String(`{}`)})
+	role := synthtest.Role(stack, "Rotator")
 	s.GrantRotate(role)
 	out := synthtest.Synth(t, stack)
 	st := map[string]map[string]any{}

@@ -4,33 +4,22 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/aws/jsii-runtime-go"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/provider"
-	"github.com/hashicorp/terraform-cdk-go/cdktf"
-
 	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/internal/synthtest"
 	"github.com/acme/module-registry/constructs/registrytables"
 )
 
-func newStack(name string) cdktf.TerraformStack {
-	stack := cdktf.NewTerraformStack(cdktf.NewApp(nil), jsii.String(name))
-	provider.NewAwsProvider(stack, jsii.String("aws"), &provider.AwsProviderConfig{Region: jsii.String("us-east-1")})
-	return stack
-}
-
 // The registry's tables under the project key: the service's task role reads and writes
 // items in all five, a reporting role only reads the downloads table, and the table names
 // go to the container as REGISTRY_TABLE_* variables.
 func ExampleNew() {
-	stack := newStack("registry")
+	stack := synthtest.ExampleStack("registry")
 	key := encryptionkey.New(stack, "ProjectKey", nil)
 	tables := registrytables.New(stack, "Tables", &registrytables.Props{EncryptionKey: key})
 
-	task := iamrole.NewIamRole(stack, jsii.String("Task"), &iamrole.IamRoleConfig{AssumeRolePolicy: jsii.String("{}")})
+	task := synthtest.Role(stack, "Task")
 	tables.GrantReadWrite(task)
-	reports := iamrole.NewIamRole(stack, jsii.String("Reports"), &iamrole.IamRoleConfig{AssumeRolePolicy: jsii.String("{}")})
+	reports := synthtest.Role(stack, "Reports")
 	tables.Downloads().GrantRead(reports)
 
 	var variables []string
@@ -56,7 +45,7 @@ func ExampleNew() {
 
 // A second copy for another team in the same account: every name gets a prefix.
 func ExampleNew_secondCopy() {
-	stack := newStack("team-b")
+	stack := synthtest.ExampleStack("team-b")
 	key := encryptionkey.FromKeyArn(stack, "SharedKey", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
 	tables := registrytables.New(stack, "Tables", &registrytables.Props{
 		EncryptionKey: key,
@@ -68,9 +57,9 @@ func ExampleNew_secondCopy() {
 
 // Tables another team deployed, granted to this stack's role without creating anything.
 func ExampleFromNames() {
-	stack := newStack("reports")
+	stack := synthtest.ExampleStack("reports")
 	tables := registrytables.FromNames(stack, "Registry", &registrytables.ImportProps{NamePrefix: "team-a-"})
-	reports := iamrole.NewIamRole(stack, jsii.String("Reports"), &iamrole.IamRoleConfig{AssumeRolePolicy: jsii.String("{}")})
+	reports := synthtest.Role(stack, "Reports")
 	tables.Downloads().GrantRead(reports)
 	fmt.Println(*tables.Downloads().Name())
 	// Output: team-a-downloads

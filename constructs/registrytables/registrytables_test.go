@@ -54,10 +54,6 @@ func attributes(r map[string]any) map[string]string {
 	return out
 }
 
-func newRole(stack cdktf.TerraformStack, id string) iamrole.IamRole {
-	return iamrole.NewIamRole(stack, jsii.String(id), &iamrole.IamRoleConfig{AssumeRolePolicy: jsii.String("{}")})
-}
-
 func TestKeySchemaMatchesTheContract(t *testing.T) {
 	stack := synthtest.NewStack(t)
 	registrytables.New(stack, "Tables", &registrytables.Props{EncryptionKey: encryptionkey.FromKeyArn(stack, "Key", sharedKeyArn)})
@@ -137,9 +133,9 @@ func TestFromNamesGrantsLikeCreatedTables(t *testing.T) {
 	stack := synthtest.NewStack(t)
 	key := encryptionkey.FromKeyArn(stack, "Key", sharedKeyArn)
 	tables := registrytables.FromNames(stack, "Shared", &registrytables.ImportProps{EncryptionKey: key, NamePrefix: "team-a-"})
-	role := newRole(stack, "Reports")
+	role := synthtest.Role(stack, "Reports")
 	tables.Downloads().GrantRead(role)
-	tables.GrantReadWrite(newRole(stack, "Task"))
+	tables.GrantReadWrite(synthtest.Role(stack, "Task"))
 	out := synthtest.Synth(t, stack)
 	assert.Empty(t, out.Resources("aws_dynamodb_table"), "nothing is created")
 	assert.Equal(t, "team-a-downloads", *tables.Downloads().Name())
@@ -319,7 +315,7 @@ func assertKMSGrant(t *testing.T, st map[string]any, actions ...string) {
 func TestTablesGrantReadWriteCoversAllFiveItemLevelOnly(t *testing.T) {
 	stack := synthtest.NewStack(t)
 	tables := registrytables.New(stack, "Tables", &registrytables.Props{EncryptionKey: encryptionkey.FromKeyArn(stack, "Key", sharedKeyArn)})
-	tables.GrantReadWrite(newRole(stack, "Task"))
+	tables.GrantReadWrite(synthtest.Role(stack, "Task"))
 	out := synthtest.Synth(t, stack)
 	st := grantStatements(t, out)
 	require.Len(t, st, 3, "read, write, kms")
@@ -392,7 +388,7 @@ func TestTableGrants(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			stack := synthtest.NewStack(t)
 			tables := registrytables.New(stack, "Tables", &registrytables.Props{EncryptionKey: encryptionkey.FromKeyArn(stack, "Key", sharedKeyArn)})
-			tc.grant(tables, newRole(stack, "Task"))
+			tc.grant(tables, synthtest.Role(stack, "Task"))
 			out := synthtest.Synth(t, stack)
 			st := grantStatements(t, out)
 			require.Len(t, st, len(tc.sids)+1, "the table statements and one kms statement")
@@ -419,7 +415,7 @@ func TestTableGrants(t *testing.T) {
 func TestSeveralGrantsToOneRoleDoNotCollide(t *testing.T) {
 	stack := synthtest.NewStack(t)
 	tables := registrytables.New(stack, "Tables", &registrytables.Props{EncryptionKey: encryptionkey.FromKeyArn(stack, "Key", sharedKeyArn)})
-	role := newRole(stack, "Task")
+	role := synthtest.Role(stack, "Task")
 	tables.Users().GrantRead(role)
 	tables.Users().GrantRead(role)
 	tables.GrantReadWrite(role)

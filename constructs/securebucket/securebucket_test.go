@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/jsii-runtime-go"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -127,7 +125,7 @@ func TestAccessLoggingAndRemovalPolicyDestroyAreOptIn(t *testing.T) {
 
 func TestGrantsAreScopedToPrefixes(t *testing.T) {
 	stack, bucket := newBucket(t, securebucket.Props{})
-	role := iamrole.NewIamRole(stack, jsii.String("Task"), &iamrole.IamRoleConfig{AssumeRolePolicy: jsii.String("{}")})
+	role := synthtest.Role(stack, "Task")
 	bucket.GrantRead(role, "packages/")
 	bucket.GrantWrite(role, "packages/", "validators/")
 	out := synthtest.Synth(t, stack)
@@ -215,7 +213,7 @@ func TestImportedBucketGrantsLikeAnOwnedOne(t *testing.T) {
 	key := encryptionkey.FromKeyArn(stack, "Key", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
 	byName := securebucket.FromBucketAttributes(stack, "Models", securebucket.Attributes{BucketName: "team-a-models", EncryptionKey: key})
 	byArn := securebucket.FromBucketArn(stack, "Reports", "arn:aws:s3:::team-a-reports")
-	role := iamrole.NewIamRole(stack, jsii.String("Trainer"), &iamrole.IamRoleConfig{AssumeRolePolicy: jsii.String("{}")})
+	role := synthtest.Role(stack, "Trainer")
 	byName.GrantReadWrite(role, "models/")
 	byArn.GrantRead(role)
 	out := synthtest.Synth(t, stack)

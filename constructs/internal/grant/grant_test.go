@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/jsii-runtime-go"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -21,7 +19,7 @@ const keyArn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1
 func TestGrantNumbersPoliciesAndExtendsToTheKey(t *testing.T) {
 	stack := synthtest.NewStack(t)
 	key := encryptionkey.FromKeyArn(stack, "Key", keyArn)
-	role := iamrole.NewIamRole(stack, jsii.String("Reader"), &iamrole.IamRoleConfig{AssumeRolePolicy: jsii.String("{}")})
+	role := synthtest.Role(stack, "Reader")
 	g := grant.New(stack)
 	read := iampolicy.Statement{Sid: "ReadThings", Actions: []string{"s3:GetObject"}, Resources: []string{"arn:aws:s3:::b/*"}}
 	require.True(t, g.Grant(grant.Request{Kind: "Read", Role: role, Statements: []iampolicy.Statement{read}, Key: key, KeyUse: grant.Decrypt, Via: "s3"}))

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/provider"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 )
@@ -196,4 +197,17 @@ func Print(stack cdktf.TerraformStack, typ string, attrs ...string) {
 			fmt.Printf("%s %s: %s\n", typ, a, v)
 		}
 	}
+}
+
+// ExampleStack is a stack of a new app with the AWS provider in us-east-1, what every
+// Example builds on.
+func ExampleStack(id string) cdktf.TerraformStack {
+	stack := cdktf.NewTerraformStack(cdktf.NewApp(nil), jsii.String(id))
+	provider.NewAwsProvider(stack, jsii.String("aws"), &provider.AwsProviderConfig{Region: jsii.String("us-east-1")})
+	return stack
+}
+
+// Role is an IAM role to hand grants to, as the role of a service would be.
+func Role(stack cdktf.TerraformStack, id string) iamrole.IamRole {
+	return iamrole.NewIamRole(stack, jsii.String(id), &iamrole.IamRoleConfig{AssumeRolePolicy: jsii.String("{}")})
 }
