@@ -201,16 +201,12 @@ func New(scope constructs.Construct, id string, props *Props) *Trail {
 		RetentionInDays: jsii.Number(float64(p.LogRetentionDays)),
 		KmsKeyId:        keyArn,
 	})
-	trust := iampolicy.NewDocument(t, "LogRoleTrust", iampolicy.Statement{
-		Sid:        "CloudTrailAssumesForThisTrailOnly",
-		Principals: []iampolicy.Principal{iampolicy.ServicePrincipal("cloudtrail.amazonaws.com")},
-		Actions:    []string{"sts:AssumeRole"},
-		Conditions: []iampolicy.Condition{sourceIsThisTrail},
-	})
-	t.role = iamrole.NewIamRole(t, jsii.String("LogRole"), &iamrole.IamRoleConfig{
-		Name:             jsii.String(p.LogRoleName),
-		Description:      jsii.String("Lets CloudTrail trail " + p.TrailName + " deliver events to " + p.LogGroupName),
-		AssumeRolePolicy: trust.JSON(),
+	t.role = iampolicy.NewServiceRole(t, "LogRole", iampolicy.ServiceRole{
+		Name:        p.LogRoleName,
+		Description: "Lets CloudTrail trail " + p.TrailName + " deliver events to " + p.LogGroupName,
+		Service:     "cloudtrail.amazonaws.com",
+		TrustSid:    "CloudTrailAssumesForThisTrailOnly",
+		Conditions:  []iampolicy.Condition{sourceIsThisTrail},
 	})
 	// CloudTrail names its streams {account}_CloudTrail_{region}, one per region.
 	rolePolicy := iampolicy.Grant(t, "LogDelivery", t.role, iampolicy.Statement{

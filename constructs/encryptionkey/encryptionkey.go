@@ -161,23 +161,18 @@ func (k *Key) PolicyStatements() []iampolicy.Statement { return k.policy.Stateme
 // With viaServices (e.g. "s3", "secretsmanager") the grant holds only for requests those
 // services make on the role's behalf in this region.
 func (k *Key) GrantEncrypt(role iampolicy.Role, viaServices ...string) {
-	k.grants.grant("Encrypt", role, encryptActions, viaServices)
+	k.grants.encrypt(role, viaServices)
 }
 
 // GrantDecrypt lets role decrypt with the key, optionally only via the named services.
 func (k *Key) GrantDecrypt(role iampolicy.Role, viaServices ...string) {
-	k.grants.grant("Decrypt", role, decryptActions, viaServices)
+	k.grants.decrypt(role, viaServices)
 }
 
 // GrantEncryptDecrypt combines GrantEncrypt and GrantDecrypt in one statement.
 func (k *Key) GrantEncryptDecrypt(role iampolicy.Role, viaServices ...string) {
-	k.grants.grant("EncryptDecrypt", role, append(append([]string{}, encryptActions...), decryptActions...), viaServices)
+	k.grants.encryptDecrypt(role, viaServices)
 }
-
-var (
-	encryptActions = []string{"kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"}
-	decryptActions = []string{"kms:Decrypt"}
-)
 
 var (
 	aliasPattern = regexp.MustCompile(`^alias/[a-zA-Z0-9/_-]{1,250}$`)

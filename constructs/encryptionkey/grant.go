@@ -26,6 +26,21 @@ func newGranter(scope constructs.Construct, keyArn *string, env awsenv.Env) *gra
 
 var servicePattern = regexp.MustCompile(`^[a-z0-9-]+$`)
 
+var (
+	encryptActions = []string{"kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"}
+	decryptActions = []string{"kms:Decrypt"}
+)
+
+func (g *granter) encrypt(role iampolicy.Role, via []string) {
+	g.grant("Encrypt", role, encryptActions, via)
+}
+func (g *granter) decrypt(role iampolicy.Role, via []string) {
+	g.grant("Decrypt", role, decryptActions, via)
+}
+func (g *granter) encryptDecrypt(role iampolicy.Role, via []string) {
+	g.grant("EncryptDecrypt", role, append(append([]string{}, encryptActions...), decryptActions...), via)
+}
+
 func (g *granter) grant(kind string, role iampolicy.Role, actions, via []string) {
 	st := iampolicy.Statement{
 		Sid:       "UseKey" + kind,
@@ -79,16 +94,12 @@ var keyArnPattern = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}
 func (k *ImportedKey) KeyArn() *string { return k.grants.keyArn }
 
 // GrantEncrypt: see Key.GrantEncrypt.
-func (k *ImportedKey) GrantEncrypt(role iampolicy.Role, via ...string) {
-	k.grants.grant("Encrypt", role, encryptActions, via)
-}
+func (k *ImportedKey) GrantEncrypt(role iampolicy.Role, via ...string) { k.grants.encrypt(role, via) }
 
 // GrantDecrypt: see Key.GrantDecrypt.
-func (k *ImportedKey) GrantDecrypt(role iampolicy.Role, via ...string) {
-	k.grants.grant("Decrypt", role, decryptActions, via)
-}
+func (k *ImportedKey) GrantDecrypt(role iampolicy.Role, via ...string) { k.grants.decrypt(role, via) }
 
 // GrantEncryptDecrypt: see Key.GrantEncryptDecrypt.
 func (k *ImportedKey) GrantEncryptDecrypt(role iampolicy.Role, via ...string) {
-	k.grants.grant("EncryptDecrypt", role, append(append([]string{}, encryptActions...), decryptActions...), via)
+	k.grants.encryptDecrypt(role, via)
 }

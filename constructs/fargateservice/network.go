@@ -106,26 +106,21 @@ func newNetwork(s *Service, env awsenv.Env, p Props) *network {
 	privateRoutes := routetable.NewRouteTable(s, jsii.String("PrivateRoutes"), &routetable.RouteTableConfig{
 		VpcId: v.Id(), Tags: &map[string]*string{"Name": jsii.String(p.Name + "-private")},
 	})
+	subnetIn := func(kind string, i int, cidr string, routes routetable.RouteTable) string {
+		id := fmt.Sprintf("%sSubnet%d", kind, i)
+		sn := subnet.NewSubnet(s, jsii.String(id), &subnet.SubnetConfig{
+			VpcId: v.Id(), CidrBlock: jsii.String(cidr), AvailabilityZone: jsii.String(zones[min(i, len(zones)-1)]),
+			MapPublicIpOnLaunch: jsii.Bool(false),
+			Tags:                &map[string]*string{"Name": jsii.String(fmt.Sprintf("%s-%s-%d", p.Name, strings.ToLower(kind), i))},
+		})
+		routetableassociation.NewRouteTableAssociation(s, jsii.String(id+"Routes"), &routetableassociation.RouteTableAssociationConfig{
+			SubnetId: sn.Id(), RouteTableId: routes.Id(),
+		})
+		return *sn.Id()
+	}
 	for i := 0; i < 2; i++ {
-		zone := zones[min(i, len(zones)-1)]
-		pub := subnet.NewSubnet(s, jsii.String(fmt.Sprintf("PublicSubnet%d", i)), &subnet.SubnetConfig{
-			VpcId: v.Id(), CidrBlock: jsii.String(public[i]), AvailabilityZone: jsii.String(zone),
-			MapPublicIpOnLaunch: jsii.Bool(false),
-			Tags:                &map[string]*string{"Name": jsii.String(fmt.Sprintf("%s-public-%d", p.Name, i))},
-		})
-		routetableassociation.NewRouteTableAssociation(s, jsii.String(fmt.Sprintf("PublicSubnet%dRoutes", i)), &routetableassociation.RouteTableAssociationConfig{
-			SubnetId: pub.Id(), RouteTableId: publicRoutes.Id(),
-		})
-		priv := subnet.NewSubnet(s, jsii.String(fmt.Sprintf("PrivateSubnet%d", i)), &subnet.SubnetConfig{
-			VpcId: v.Id(), CidrBlock: jsii.String(private[i]), AvailabilityZone: jsii.String(zone),
-			MapPublicIpOnLaunch: jsii.Bool(false),
-			Tags:                &map[string]*string{"Name": jsii.String(fmt.Sprintf("%s-private-%d", p.Name, i))},
-		})
-		routetableassociation.NewRouteTableAssociation(s, jsii.String(fmt.Sprintf("PrivateSubnet%dRoutes", i)), &routetableassociation.RouteTableAssociationConfig{
-			SubnetId: priv.Id(), RouteTableId: privateRoutes.Id(),
-		})
-		n.publicSubnets = append(n.publicSubnets, *pub.Id())
-		n.privateSubnets = append(n.privateSubnets, *priv.Id())
+		n.publicSubnets = append(n.publicSubnets, subnetIn("Public", i, public[i], publicRoutes))
+		n.privateSubnets = append(n.privateSubnets, subnetIn("Private", i, private[i], privateRoutes))
 	}
 
 	n.securityGroups(s, p)

@@ -51,14 +51,8 @@ func (s *Service) createScaling() {
 
 func (s *Service) createAlarms() {
 	p := s.props
-	var actions *[]*string
-	if len(p.AlarmTopicArns) > 0 {
-		actions = jsii.Strings(p.AlarmTopicArns...)
-	}
 	lbDim := &map[string]*string{"LoadBalancer": s.alb.ArnSuffix()}
-	s.alarms[LatencyAlarmSuffix] = cloudwatchmetricalarm.NewCloudwatchMetricAlarm(s, jsii.String("LatencyAlarm"), &cloudwatchmetricalarm.CloudwatchMetricAlarmConfig{
-		AlarmName:          jsii.String(p.Name + LatencyAlarmSuffix),
-		AlarmDescription:   jsii.String(fmt.Sprintf("p95 target response time of %s above %gs", p.Name, p.LatencyP95Seconds)),
+	s.alarm("LatencyAlarm", LatencyAlarmSuffix, fmt.Sprintf("p95 target response time of %s above %gs", p.Name, p.LatencyP95Seconds), &cloudwatchmetricalarm.CloudwatchMetricAlarmConfig{
 		Namespace:          jsii.String("AWS/ApplicationELB"),
 		MetricName:         jsii.String("TargetResponseTime"),
 		ExtendedStatistic:  jsii.String("p95"),
@@ -69,8 +63,6 @@ func (s *Service) createAlarms() {
 		Threshold:          jsii.Number(p.LatencyP95Seconds),
 		ComparisonOperator: jsii.String("GreaterThanThreshold"),
 		TreatMissingData:   jsii.String("notBreaching"),
-		AlarmActions:       actions,
-		OkActions:          actions,
 	})
 	metric := func(id, name string) *cloudwatchmetricalarm.CloudwatchMetricAlarmMetricQuery {
 		return &cloudwatchmetricalarm.CloudwatchMetricAlarmMetricQuery{
@@ -82,9 +74,7 @@ func (s *Service) createAlarms() {
 			ReturnData: jsii.Bool(false),
 		}
 	}
-	s.alarms[ErrorRateAlarmSuffix] = cloudwatchmetricalarm.NewCloudwatchMetricAlarm(s, jsii.String("ErrorRateAlarm"), &cloudwatchmetricalarm.CloudwatchMetricAlarmConfig{
-		AlarmName:        jsii.String(p.Name + ErrorRateAlarmSuffix),
-		AlarmDescription: jsii.String(fmt.Sprintf("5xx responses of %s above %g%% of requests", p.Name, p.Error5xxRatePercent)),
+	s.alarm("ErrorRateAlarm", ErrorRateAlarmSuffix, fmt.Sprintf("5xx responses of %s above %g%% of requests", p.Name, p.Error5xxRatePercent), &cloudwatchmetricalarm.CloudwatchMetricAlarmConfig{
 		MetricQuery: []*cloudwatchmetricalarm.CloudwatchMetricAlarmMetricQuery{
 			metric("target5xx", "HTTPCode_Target_5XX_Count"),
 			metric("elb5xx", "HTTPCode_ELB_5XX_Count"),
@@ -101,15 +91,11 @@ func (s *Service) createAlarms() {
 		Threshold:          jsii.Number(p.Error5xxRatePercent),
 		ComparisonOperator: jsii.String("GreaterThanThreshold"),
 		TreatMissingData:   jsii.String("notBreaching"),
-		AlarmActions:       actions,
-		OkActions:          actions,
 	})
-	s.alarms[RunningTaskAlarmSuffix] = cloudwatchmetricalarm.NewCloudwatchMetricAlarm(s, jsii.String("RunningTaskAlarm"), &cloudwatchmetricalarm.CloudwatchMetricAlarmConfig{
-		AlarmName:        jsii.String(p.Name + RunningTaskAlarmSuffix),
-		AlarmDescription: jsii.String(fmt.Sprintf("fewer than %d tasks of %s running", p.MinRunningTasks, p.Name)),
-		Namespace:        jsii.String("ECS/ContainerInsights"),
-		MetricName:       jsii.String("RunningTaskCount"),
-		Statistic:        jsii.String("Minimum"),
+	s.alarm("RunningTaskAlarm", RunningTaskAlarmSuffix, fmt.Sprintf("fewer than %d tasks of %s running", p.MinRunningTasks, p.Name), &cloudwatchmetricalarm.CloudwatchMetricAlarmConfig{
+		Namespace:  jsii.String("ECS/ContainerInsights"),
+		MetricName: jsii.String("RunningTaskCount"),
+		Statistic:  jsii.String("Minimum"),
 		Dimensions: &map[string]*string{
 			"ClusterName": s.cluster.Name(),
 			"ServiceName": s.service.Name(),
@@ -120,11 +106,21 @@ func (s *Service) createAlarms() {
 		ComparisonOperator: jsii.String("LessThanThreshold"),
 		// No data from Container Insights means no tasks reporting.
 		TreatMissingData: jsii.String("breaching"),
-		AlarmActions:     actions,
-		OkActions:        actions,
 	})
 }
 
 // ErrorRateExpression is the 5xx alarm's metric math: target and load-balancer 5xx
 // responses as a percentage of requests (0 when there are no requests).
 const ErrorRateExpression = "IF(requests > 0, 100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests, 0)"
+
+// alarm creates the alarm "<Name><suffix>" from cfg, notifying AlarmTopicArns when it
+// fires and when it recovers.
+func (s *Service) alarm(id, suffix, description string, cfg *cloudwatchmetricalarm.CloudwatchMetricAlarmConfig) {
+	cfg.AlarmName = jsii.String(s.props.Name + suffix)
+	cfg.AlarmDescription = jsii.String(description)
+	if len(s.props.AlarmTopicArns) > 0 {
+		cfg.AlarmActions = jsii.Strings(s.props.AlarmTopicArns...)
+		cfg.OkActions = jsii.Strings(s.props.AlarmTopicArns...)
+	}
+	s.alarms[suffix] = cloudwatchmetricalarm.NewCloudwatchMetricAlarm(s, jsii.String(id), cfg)
+}

@@ -9,7 +9,6 @@ import (
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/cloudwatchloggroup"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/ecscluster"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/ecstaskdefinition"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
 	"github.com/acme/module-registry/constructs/encryptionkey"
@@ -82,30 +81,22 @@ const (
 func (s *Service) createRoles(env awsenv.Env) {
 	p := s.props
 	sameAccount := iampolicy.StringEquals("aws:SourceAccount", *env.AccountID)
-	execTrust := iampolicy.NewDocument(s, "ExecutionRoleTrust", iampolicy.Statement{
-		Sid:        "EcsTasksAssumeInThisAccount",
-		Principals: []iampolicy.Principal{iampolicy.ServicePrincipal("ecs-tasks.amazonaws.com")},
-		Actions:    []string{"sts:AssumeRole"},
-		Conditions: []iampolicy.Condition{sameAccount},
+	s.executionRole = iampolicy.NewServiceRole(s, "ExecutionRole", iampolicy.ServiceRole{
+		Name:        p.Name + "-execution",
+		Description: "Lets ECS pull the image, write logs and read secrets for service " + p.Name,
+		Service:     "ecs-tasks.amazonaws.com",
+		TrustSid:    "EcsTasksAssumeInThisAccount",
+		Conditions:  []iampolicy.Condition{sameAccount},
 	})
-	s.executionRole = iamrole.NewIamRole(s, jsii.String("ExecutionRole"), &iamrole.IamRoleConfig{
-		Name:             jsii.String(p.Name + "-execution"),
-		Description:      jsii.String("Lets ECS pull the image, write logs and read secrets for service " + p.Name),
-		AssumeRolePolicy: execTrust.JSON(),
-	})
-	taskTrust := iampolicy.NewDocument(s, "TaskRoleTrust", iampolicy.Statement{
-		Sid:        "EcsTasksOfThisAccountAssume",
-		Principals: []iampolicy.Principal{iampolicy.ServicePrincipal("ecs-tasks.amazonaws.com")},
-		Actions:    []string{"sts:AssumeRole"},
+	s.taskRole = iampolicy.NewServiceRole(s, "TaskRole", iampolicy.ServiceRole{
+		Name:        p.Name + "-task",
+		Description: "Permissions of the containers of service " + p.Name + "; granted by the stack",
+		Service:     "ecs-tasks.amazonaws.com",
+		TrustSid:    "EcsTasksOfThisAccountAssume",
 		Conditions: []iampolicy.Condition{
 			sameAccount,
 			iampolicy.ArnLike("aws:SourceArn", "arn:"+*env.Partition+":ecs:"+*env.Region+":"+*env.AccountID+":*"),
 		},
-	})
-	s.taskRole = iamrole.NewIamRole(s, jsii.String("TaskRole"), &iamrole.IamRoleConfig{
-		Name:             jsii.String(p.Name + "-task"),
-		Description:      jsii.String("Permissions of the containers of service " + p.Name + "; granted by the stack"),
-		AssumeRolePolicy: taskTrust.JSON(),
 	})
 
 	if p.Image != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/dataawsiampolicydocument"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrolepolicy"
 )
 
@@ -173,5 +174,33 @@ func Grant(scope constructs.Construct, id string, role Role, statements ...State
 		Role:       role.Name(),
 		NamePrefix: jsii.String(id + "-"),
 		Policy:     doc.JSON(),
+	})
+}
+
+// ServiceRole describes a role that one AWS service assumes.
+type ServiceRole struct {
+	// Name and Description of the role.
+	Name, Description string
+	// Service is the principal allowed to assume it, e.g. "ecs-tasks.amazonaws.com".
+	Service string
+	// TrustSid names the trust statement.
+	TrustSid string
+	// Conditions scope the trust (aws:SourceArn, aws:SourceAccount, ...).
+	Conditions []Condition
+}
+
+// NewServiceRole creates a role only r.Service may assume, under r.Conditions, with a
+// typed trust policy document named id+"Trust". It has no permissions until granted.
+func NewServiceRole(scope constructs.Construct, id string, r ServiceRole) iamrole.IamRole {
+	trust := NewDocument(scope, id+"Trust", Statement{
+		Sid:        r.TrustSid,
+		Principals: []Principal{ServicePrincipal(r.Service)},
+		Actions:    []string{"sts:AssumeRole"},
+		Conditions: r.Conditions,
+	})
+	return iamrole.NewIamRole(scope, jsii.String(id), &iamrole.IamRoleConfig{
+		Name:             jsii.String(r.Name),
+		Description:      jsii.String(r.Description),
+		AssumeRolePolicy: trust.JSON(),
 	})
 }

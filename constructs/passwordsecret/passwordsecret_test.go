@@ -78,36 +78,3 @@ func TestInvalidPropsAreListed(t *testing.T) {
 		assert.True(t, found, "missing %q in %v", want, errs)
 	}
 }
-
-// Both generated-secret constructs offer the same grants; rotation reads and writes this
-// secret only, and uses the key only through Secrets Manager.
-func TestGrantRotateIsThisSecretOnly(t *testing.T) {
-	stack := synthtest.NewStack(t)
-	key := encryptionkey.New(stack, "Key", nil)
-	s := passwordsecret.New(stack, "Admin", &passwordsecret.Props{EncryptionKey: key})
-	role := synthtest.Role(stack, "Rotator")
-	s.GrantRotate(role)
-	out := synthtest.Synth(t, stack)
-	st := map[string]map[string]any{}
-	for _, p := range out.Resources("aws_iam_role_policy") {
-		for sid, s := range synthtest.BySid(out.PolicyStatements(t, p["policy"])) {
-			st[sid] = s
-		}
-	}
-	require.Contains(t, st, "RotatePasswordSecret")
-	assert.ElementsMatch(t, []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue"},
-		synthtest.Strings(st["RotatePasswordSecret"]["actions"]))
-	assert.Regexp(t, `^\$\{aws_secretsmanager_secret\.[^.]+\.arn\}$`, synthtest.Strings(st["RotatePasswordSecret"]["resources"])[0])
-	require.Contains(t, st, "UseKeyEncryptDecrypt", "a new version is encrypted through Secrets Manager")
-	via := synthtest.Conditions(st["UseKeyEncryptDecrypt"])["StringEquals kms:ViaService"]
-	require.Len(t, via, 1)
-	assert.True(t, strings.HasPrefix(via[0], "secretsmanager."), via[0])
-}
-
-func TestDescriptionIsBounded(t *testing.T) {
-	stack := synthtest.NewStack(t)
-	passwordsecret.New(stack, "Admin", &passwordsecret.Props{
-		EncryptionKey: encryptionkey.New(stack, "Key", nil), Description: strings.Repeat("d", 2049),
-	})
-	assert.Equal(t, []string{"[test/Admin] Description: must be at most 2048 characters, got 2049"}, synthtest.ValidationErrors(t, stack))
-}
