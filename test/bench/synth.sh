@@ -9,12 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CHECKPOINT_DISABLE=1
 
-seconds() { # seconds CMD... : wall time of CMD in seconds, output discarded
-	local start end
-	start=$(date +%s.%N)
+seconds() { # seconds CMD... : wall time of CMD in seconds (one decimal), output discarded
+	local start tenths
+	start=$(date +%s%N)
 	"$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; return 1; }
-	end=$(date +%s.%N)
-	python3 -c "print(f'{$end - $start:.1f}')"
+	tenths=$((($(date +%s%N) - start + 50000000) / 100000000))
+	echo "$((tenths / 10)).$((tenths % 10))"
 }
 
 cold_cache=$(mktemp -d)

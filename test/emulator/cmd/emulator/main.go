@@ -1,12 +1,12 @@
-// Command emulator runs the local AWS emulator until SIGINT or SIGTERM, for
-// `make up` / `make down`.
+// Command emulator runs the local AWS emulator until SIGINT or SIGTERM; app/localenv
+// starts it detached for `make up` and stops it for `make down`.
 //
 //	go run ./test/emulator/cmd/emulator -state-file .run/emulator.json
 //
 // While running, the state file holds {"endpoint","region","account_id","pid",
-// "moto_pid"} (pid is this command's, so `make down` can SIGTERM it and get a
-// clean stop); moto's log goes to
-// -log-file. On exit moto is stopped and the state file removed.
+// "moto_pid"} (localenv.EmulatorState; pid is this command's, so SIGTERM to it stops
+// moto cleanly); moto's log goes to -log-file. On exit moto is stopped and the state
+// file removed.
 package main
 
 import (
@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/acme/module-registry/test/emulator"
@@ -32,7 +33,8 @@ type state struct {
 
 func main() {
 	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "emulator:", err)
+		// Errors of package emulator already say where they come from.
+		fmt.Fprintln(os.Stderr, "emulator:", strings.TrimPrefix(err.Error(), "emulator: "))
 		os.Exit(1)
 	}
 }
