@@ -18,19 +18,7 @@ import (
 )
 
 func TestPatchECSCreateServiceSettings(t *testing.T) {
-	t.Parallel()
-	t.Run("patched", func(t *testing.T) {
-		t.Parallel()
-		if err := ecsDeploymentConfiguration(t, Start(t)); err != nil {
-			t.Fatal(err)
-		}
-	})
-	t.Run("disabled", func(t *testing.T) {
-		t.Parallel()
-		if err := ecsDeploymentConfiguration(t, Start(t, Options{DisablePatches: []string{PatchECSCreateServiceSettings}})); err == nil {
-			t.Fatal("moto kept the service settings without the patch; is the patch still needed?")
-		}
-	})
+	testPatch(t, PatchECSCreateServiceSettings, Options{}, ecsDeploymentConfiguration, "kept the service settings")
 }
 
 // ecsDeploymentConfiguration creates a service with a circuit breaker, a grace period and
@@ -88,19 +76,7 @@ func ecsDeploymentConfiguration(t *testing.T, e *Emulator) error {
 }
 
 func TestPatchELBv2DefaultScheme(t *testing.T) {
-	t.Parallel()
-	t.Run("patched", func(t *testing.T) {
-		t.Parallel()
-		if err := elbDefaultScheme(t, Start(t)); err != nil {
-			t.Fatal(err)
-		}
-	})
-	t.Run("disabled", func(t *testing.T) {
-		t.Parallel()
-		if err := elbDefaultScheme(t, Start(t, Options{DisablePatches: []string{PatchELBv2DefaultScheme}})); err == nil {
-			t.Fatal("moto reported the default scheme without the patch; is the patch still needed?")
-		}
-	})
+	testPatch(t, PatchELBv2DefaultScheme, Options{}, elbDefaultScheme, "reported the default scheme")
 }
 
 // elbDefaultScheme creates load balancers with and without Scheme and checks the
@@ -151,19 +127,7 @@ func elbDefaultScheme(t *testing.T, e *Emulator) error {
 }
 
 func TestPatchEC2RuleDescriptions(t *testing.T) {
-	t.Parallel()
-	t.Run("patched", func(t *testing.T) {
-		t.Parallel()
-		if err := ruleDescriptions(t, Start(t)); err != nil {
-			t.Fatal(err)
-		}
-	})
-	t.Run("disabled", func(t *testing.T) {
-		t.Parallel()
-		if err := ruleDescriptions(t, Start(t, Options{DisablePatches: []string{PatchEC2RuleDescriptions}})); err == nil {
-			t.Fatal("moto kept the descriptions without the patch; is the patch still needed?")
-		}
-	})
+	testPatch(t, PatchEC2RuleDescriptions, Options{}, ruleDescriptions, "kept the descriptions")
 }
 
 // ruleDescriptions adds rules whose peers are a CIDR, a security group and a prefix
@@ -231,19 +195,7 @@ func ruleDescriptions(t *testing.T, e *Emulator) error {
 }
 
 func TestPatchCloudWatchCBOR(t *testing.T) {
-	t.Parallel()
-	t.Run("patched", func(t *testing.T) {
-		t.Parallel()
-		if err := cloudWatchAlarms(t, Start(t)); err != nil {
-			t.Fatal(err)
-		}
-	})
-	t.Run("disabled", func(t *testing.T) {
-		t.Parallel()
-		if err := cloudWatchAlarms(t, Start(t, Options{DisablePatches: []string{PatchCloudWatchCBOR}})); err == nil {
-			t.Fatal("moto answered the Go SDK's CloudWatch client without the patch; is the patch still needed?")
-		}
-	})
+	testPatch(t, PatchCloudWatchCBOR, Options{}, cloudWatchAlarms, "answered the Go SDK's CloudWatch client")
 }
 
 // cloudWatchAlarms puts a percentile alarm and a metric-math alarm with the Go SDK

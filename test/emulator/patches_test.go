@@ -28,24 +28,31 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
-// Each patch test runs the same calls twice: with the patch, they must behave
-// as AWS does; with only that patch disabled, they must hit moto's gap. The
-// second half proves that the patch, not some other change, restores AWS.
-
-func TestPatchCloudTrailAcceptsTrailARN(t *testing.T) {
+// testPatch runs check twice, in parallel: on an emulator started with opts, it
+// must behave as AWS does; with only patch disabled as well, it must hit moto's
+// gap - which proves that the patch, not some other change, restores AWS. fixed
+// says what the unpatched moto would have got right, for the message when the
+// gap is gone.
+func testPatch(t *testing.T, patch string, opts Options, check func(*testing.T, *Emulator) error, fixed string) {
 	t.Parallel()
 	t.Run("patched", func(t *testing.T) {
 		t.Parallel()
-		if err := cloudTrailByARN(t, Start(t)); err != nil {
+		if err := check(t, Start(t, opts)); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("disabled", func(t *testing.T) {
 		t.Parallel()
-		if err := cloudTrailByARN(t, Start(t, Options{DisablePatches: []string{PatchCloudTrailARN}})); err == nil {
-			t.Fatal("moto accepted a trail ARN without the patch; is the patch still needed?")
+		unpatched := opts
+		unpatched.DisablePatches = append(append([]string{}, opts.DisablePatches...), patch)
+		if err := check(t, Start(t, unpatched)); err == nil {
+			t.Fatalf("moto %s without the %s patch; is the patch still needed?", fixed, patch)
 		}
 	})
+}
+
+func TestPatchCloudTrailAcceptsTrailARN(t *testing.T) {
+	testPatch(t, PatchCloudTrailARN, Options{}, cloudTrailByARN, "accepted a trail ARN")
 }
 
 // cloudTrailByARN drives a trail by ARN as the Terraform provider does and
@@ -101,19 +108,7 @@ func cloudTrailByARN(t *testing.T, e *Emulator) error {
 }
 
 func TestPatchAppAutoScalingTags(t *testing.T) {
-	t.Parallel()
-	t.Run("patched", func(t *testing.T) {
-		t.Parallel()
-		if err := appAutoScalingTags(t, Start(t)); err != nil {
-			t.Fatal(err)
-		}
-	})
-	t.Run("disabled", func(t *testing.T) {
-		t.Parallel()
-		if err := appAutoScalingTags(t, Start(t, Options{DisablePatches: []string{PatchAppAutoScalingTags}})); err == nil {
-			t.Fatal("moto listed tags without the patch; is the patch still needed?")
-		}
-	})
+	testPatch(t, PatchAppAutoScalingTags, Options{}, appAutoScalingTags, "listed tags")
 }
 
 // appAutoScalingTags registers a tagged target, then reads, adds and removes
@@ -181,19 +176,7 @@ func appAutoScalingTags(t *testing.T, e *Emulator) error {
 }
 
 func TestPatchS3LifecycleTransitionMinSize(t *testing.T) {
-	t.Parallel()
-	t.Run("patched", func(t *testing.T) {
-		t.Parallel()
-		if err := lifecycleMinSize(t, Start(t)); err != nil {
-			t.Fatal(err)
-		}
-	})
-	t.Run("disabled", func(t *testing.T) {
-		t.Parallel()
-		if err := lifecycleMinSize(t, Start(t, Options{DisablePatches: []string{PatchS3LifecycleMinSize}})); err == nil {
-			t.Fatal("moto kept the transition minimum size without the patch; is the patch still needed?")
-		}
-	})
+	testPatch(t, PatchS3LifecycleMinSize, Options{}, lifecycleMinSize, "kept the transition minimum size")
 }
 
 // lifecycleMinSize writes a lifecycle configuration with a non-default
@@ -245,19 +228,7 @@ func lifecycleMinSize(t *testing.T, e *Emulator) error {
 }
 
 func TestPatchS3BucketPolicyConditionsHoldAsOnAWS(t *testing.T) {
-	t.Parallel()
-	t.Run("patched", func(t *testing.T) {
-		t.Parallel()
-		if err := encryptionPolicyUploads(t, Start(t)); err != nil {
-			t.Fatal(err)
-		}
-	})
-	t.Run("disabled", func(t *testing.T) {
-		t.Parallel()
-		if err := encryptionPolicyUploads(t, Start(t, Options{DisablePatches: []string{PatchS3BucketPolicyConditions}})); err == nil {
-			t.Fatal("moto honoured the policy's conditions without the patch; is the patch still needed?")
-		}
-	})
+	testPatch(t, PatchS3BucketPolicyConditions, Options{}, encryptionPolicyUploads, "honoured the policy's conditions")
 }
 
 // encryptionPolicyUploads puts a policy that denies uploads asking for any encryption
@@ -309,19 +280,7 @@ func encryptionPolicyUploads(t *testing.T, e *Emulator) error {
 }
 
 func TestPatchS3ChecksumVerifyRefusesOtherBytes(t *testing.T) {
-	t.Parallel()
-	t.Run("patched", func(t *testing.T) {
-		t.Parallel()
-		if err := presignedChecksumPut(t, Start(t)); err != nil {
-			t.Fatal(err)
-		}
-	})
-	t.Run("disabled", func(t *testing.T) {
-		t.Parallel()
-		if err := presignedChecksumPut(t, Start(t, Options{DisablePatches: []string{PatchS3ChecksumVerify}})); err == nil {
-			t.Fatal("moto verified the declared checksum without the patch; is the patch still needed?")
-		}
-	})
+	testPatch(t, PatchS3ChecksumVerify, Options{}, presignedChecksumPut, "verified the declared checksum")
 }
 
 // presignedChecksumPut presigns a PUT bound to one SHA-256 (the checksum
@@ -381,19 +340,7 @@ func presignedChecksumPut(t *testing.T, e *Emulator) error {
 }
 
 func TestPatchS3HeadCompositeChecksum(t *testing.T) {
-	t.Parallel()
-	t.Run("patched", func(t *testing.T) {
-		t.Parallel()
-		if err := multipartHeadChecksum(t, Start(t)); err != nil {
-			t.Fatal(err)
-		}
-	})
-	t.Run("disabled", func(t *testing.T) {
-		t.Parallel()
-		if err := multipartHeadChecksum(t, Start(t, Options{DisablePatches: []string{PatchS3HeadCompositeChecksum}})); err == nil {
-			t.Fatal("moto reported the composite checksum without the patch; is the patch still needed?")
-		}
-	})
+	testPatch(t, PatchS3HeadCompositeChecksum, Options{}, multipartHeadChecksum, "reported the composite checksum")
 }
 
 // multipartHeadChecksum uploads two SHA-256-checksummed parts and checks
@@ -443,23 +390,11 @@ func multipartHeadChecksum(t *testing.T, e *Emulator) error {
 }
 
 func TestPatchDynamoDBAtomicWrites(t *testing.T) {
-	t.Parallel()
 	// The delay widens moto's check-then-write window, so its race shows on every run
 	// (without it, a round races only on a lucky thread switch); DynamoDB's atomic
 	// writes, and the patched emulator, are unaffected by it.
 	const widened = 5 * time.Millisecond
-	t.Run("patched", func(t *testing.T) {
-		t.Parallel()
-		if err := racingConditionalUpdates(t, Start(t, Options{DynamoDBConditionDelay: widened})); err != nil {
-			t.Fatal(err)
-		}
-	})
-	t.Run("disabled", func(t *testing.T) {
-		t.Parallel()
-		if err := racingConditionalUpdates(t, Start(t, Options{DisablePatches: []string{PatchDynamoDBAtomicWrites}, DynamoDBConditionDelay: widened})); err == nil {
-			t.Fatal("moto kept conditional updates atomic without the patch; is the patch still needed?")
-		}
-	})
+	testPatch(t, PatchDynamoDBAtomicWrites, Options{DynamoDBConditionDelay: widened}, racingConditionalUpdates, "kept conditional updates atomic")
 }
 
 // racingConditionalUpdates sends 64 concurrent "uses = uses + 1 if uses <
@@ -510,19 +445,7 @@ func racingConditionalUpdates(t *testing.T, e *Emulator) error {
 }
 
 func TestPatchECRLayerUploadAndManifestDigest(t *testing.T) {
-	t.Parallel()
-	t.Run("patched", func(t *testing.T) {
-		t.Parallel()
-		if err := ecrPushByAPI(t, Start(t)); err != nil {
-			t.Fatal(err)
-		}
-	})
-	t.Run("disabled", func(t *testing.T) {
-		t.Parallel()
-		if err := ecrPushByAPI(t, Start(t, Options{DisablePatches: []string{PatchECRLayerUpload}})); err == nil {
-			t.Fatal("moto uploaded layers and digested the manifest like ECR without the patch; is the patch still needed?")
-		}
-	})
+	testPatch(t, PatchECRLayerUpload, Options{}, ecrPushByAPI, "uploaded layers and digested the manifest like ECR")
 }
 
 // ecrPushByAPI pushes a blob in two parts and an image through the ECR API as an image
