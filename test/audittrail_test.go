@@ -241,7 +241,7 @@ func TestAuditTrailLive(t *testing.T) {
 		st := parsePolicy(t, aws.ToString(pol.Policy))
 		enc := st["CloudTrailEncryptLogsAcmeAuditTrail"]
 		assert.Equal(t, map[string]any{"Service": "cloudtrail.amazonaws.com"}, enc.Principal)
-		assert.Equal(t, stringList{"kms:GenerateDataKey*"}, enc.Action)
+		assert.Equal(t, stringList{"kms:GenerateDataKey"}, enc.Action)
 		assert.Equal(t, stringList{trailArn}, enc.Condition["StringEquals"]["aws:SourceArn"])
 		assert.Equal(t, stringList{"arn:aws:cloudtrail:*:" + account + ":trail/*"}, enc.Condition["StringLike"]["kms:EncryptionContext:aws:cloudtrail:arn"])
 		describe := st["CloudTrailDescribeKeyAcmeAuditTrail"]

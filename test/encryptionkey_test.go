@@ -31,7 +31,7 @@ func TestEncryptionKeyLive(t *testing.T) {
 			ServiceUses: []encryptionkey.ServiceUse{{
 				Sid:     "AllowSecretsManagerUse",
 				Service: "secretsmanager.amazonaws.com",
-				Actions: []string{"kms:Decrypt", "kms:GenerateDataKey*"},
+				Actions: []string{"kms:Decrypt", "kms:GenerateDataKey"},
 				Conditions: []iampolicy.Condition{
 					iampolicy.StringEquals("aws:SourceAccount", cfg.AccountID),
 					iampolicy.StringEquals("kms:ViaService", "secretsmanager."+cfg.Region+".amazonaws.com"),

@@ -238,9 +238,9 @@ func TestRegistryTablesLive(t *testing.T) {
 		assert.ElementsMatch(t, writeActions, write.Action)
 		assert.ElementsMatch(t, stringList{arns["users"], arns["tokens"], arns["packages"], arns["uploads"], arns["downloads"]}, write.Resource)
 		assert.Empty(t, write.Condition)
-		kms := task["UseKeyEncryptDecrypt"]
+		kms := task["UseKeyDecrypt"]
 		assert.Equal(t, "Allow", kms.Effect)
-		assert.ElementsMatch(t, stringList{"kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Decrypt"}, kms.Action)
+		assert.ElementsMatch(t, stringList{"kms:Decrypt"}, kms.Action, "the table key is decrypted, nothing is encrypted with the key directly")
 		assert.Equal(t, stringList{keyArn}, kms.Resource)
 		assert.Equal(t, via, kms.Condition)
 

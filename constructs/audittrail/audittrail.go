@@ -250,7 +250,7 @@ func (t *Trail) allowKeyUse(env awsenv.Env, logGroupArn string) {
 	key.AllowServiceUse(encryptionkey.ServiceUse{
 		Sid:     "CloudTrailEncryptLogs" + suffix,
 		Service: "cloudtrail.amazonaws.com",
-		Actions: []string{"kms:GenerateDataKey*"},
+		Actions: []string{"kms:GenerateDataKey"},
 		Conditions: []iampolicy.Condition{
 			sourceIsThisTrail,
 			{Test: "StringLike", Variable: "kms:EncryptionContext:aws:cloudtrail:arn",
@@ -263,16 +263,7 @@ func (t *Trail) allowKeyUse(env awsenv.Env, logGroupArn string) {
 		Actions:    []string{"kms:DescribeKey"},
 		Conditions: []iampolicy.Condition{sourceIsThisTrail},
 	})
-	// CloudWatch Logs' principal is regional; the log group ARN in the encryption context
-	// ties the statement to this one group.
-	key.AllowServiceUse(encryptionkey.ServiceUse{
-		Sid:     "CloudWatchLogsUse" + suffix,
-		Service: "logs." + *env.Region + ".amazonaws.com",
-		Actions: []string{"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"},
-		Conditions: []iampolicy.Condition{
-			{Test: "ArnEquals", Variable: "kms:EncryptionContext:aws:logs:arn", Values: []string{logGroupArn}},
-		},
-	})
+	key.AllowLogGroup("CloudWatchLogsUse"+suffix, logGroupArn)
 }
 
 // eventSelectors returns the advanced selectors: all management events, then S3 object

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Violation is one broken invariant at one place in a stack.
@@ -48,6 +49,14 @@ var KeyPolicyResource = Exception{
 var UnscopedActions = Exception{
 	Rule: RuleWildcardResource,
 	Why:  `ecr:GetAuthorizationToken has no resource-level permissions; AWS requires Resource "*"`,
+}
+
+// KeyPolicyRootAdministration is the one exception to naming actions: a key policy's
+// statement for the account root grants "kms:*", AWS's default key policy, which lets IAM
+// policies (the narrow Grant statements) delegate use of the key at all.
+var KeyPolicyRootAdministration = Exception{
+	Rule: RuleWildcardAction,
+	Why:  `a key policy's root statement grants "kms:*" so that IAM policies can delegate use of the key`,
 }
 
 // unscopedActions lists the actions covered by UnscopedActions.
@@ -121,8 +130,11 @@ func check(addr string, sts []statement, keyPolicy bool) []Violation {
 			continue // Deny statements only take access away
 		}
 		where := fmt.Sprintf("%s statement %d", addr, i)
-		if slices.Contains(s.Actions, "*") {
-			out = append(out, Violation{where, RuleWildcardAction, `Allow with Action "*"; name the actions`})
+		for _, a := range s.Actions {
+			if !strings.ContainsAny(a, "*?") || (keyPolicy && a == "kms:*") {
+				continue
+			}
+			out = append(out, Violation{where, RuleWildcardAction, fmt.Sprintf("Allow with Action %q; name each action exactly (partial wildcards grant actions nobody uses)", a)})
 		}
 		if len(s.NotAction) > 0 {
 			out = append(out, Violation{where, RuleNotAction, "Allow with NotAction grants everything else; name the actions"})

@@ -58,3 +58,30 @@ func TestInvalidJSONIsAnError(t *testing.T) {
 	_, err := compliance.CheckIAMWildcards([]byte(`{`))
 	assert.ErrorContains(t, err, "not valid JSON")
 }
+
+// Partial wildcards grant actions nobody named: refused in identity policies and in key
+// policies alike, except the key policy's own root "kms:*".
+func TestPartialWildcardActionsAreReported(t *testing.T) {
+	v, err := compliance.CheckIAMWildcards([]byte(`{
+	  "data": {"aws_iam_policy_document": {
+	    "kp": {"statement": [
+	      {"actions": ["kms:*"], "resources": ["*"]},
+	      {"actions": ["kms:GenerateDataKey*"], "resources": ["*"]}]},
+	    "role": {"statement": [
+	      {"actions": ["kms:Decrypt", "kms:ReEncrypt*"], "resources": ["arn:aws:kms:us-east-1:111122223333:key/k"]},
+	      {"actions": ["kms:*"], "resources": ["arn:aws:kms:us-east-1:111122223333:key/k"]},
+	      {"actions": ["s3:Get?bject"], "resources": ["arn:aws:s3:::b/*"]},
+	      {"actions": ["kms:Decrypt", "kms:GenerateDataKey"], "resources": ["arn:aws:kms:us-east-1:111122223333:key/k"]}]}}},
+	  "resource": {"aws_kms_key": {"k": {"policy": "${data.aws_iam_policy_document.kp.json}"}}}}`))
+	require.NoError(t, err)
+	var got []string
+	for _, x := range v {
+		got = append(got, x.Address+": "+x.Detail)
+	}
+	assert.ElementsMatch(t, []string{
+		`data.aws_iam_policy_document.kp statement 1: Allow with Action "kms:GenerateDataKey*"; name each action exactly (partial wildcards grant actions nobody uses)`,
+		`data.aws_iam_policy_document.role statement 0: Allow with Action "kms:ReEncrypt*"; name each action exactly (partial wildcards grant actions nobody uses)`,
+		`data.aws_iam_policy_document.role statement 1: Allow with Action "kms:*"; name each action exactly (partial wildcards grant actions nobody uses)`,
+		`data.aws_iam_policy_document.role statement 2: Allow with Action "s3:Get?bject"; name each action exactly (partial wildcards grant actions nobody uses)`,
+	}, got)
+}

@@ -53,7 +53,7 @@ type ServiceUse struct {
 	Sid string
 	// Service is the principal, e.g. "cloudtrail.amazonaws.com".
 	Service string
-	// Actions are kms: actions, e.g. "kms:GenerateDataKey*". Never "kms:*".
+	// Actions are kms: actions named exactly, e.g. "kms:GenerateDataKey"; no wildcards.
 	Actions []string
 	// Conditions scope the use. At least one must constrain aws:SourceArn,
 	// aws:SourceAccount, kms:ViaService or a kms:EncryptionContext key.
@@ -154,10 +154,34 @@ func (k *Key) AllowServiceUse(use ServiceUse) {
 	})
 }
 
+// CloudWatchLogsActions are what CloudWatch Logs does with a log group's key: encrypt new
+// events, decrypt them for readers, re-encrypt on key changes, and describe the key. Each
+// is named; the wildcards of AWS's example policy grant more than a symmetric key uses.
+var CloudWatchLogsActions = []string{
+	"kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+	"kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey",
+}
+
+// AllowLogGroup lets CloudWatch Logs use the key for the one log group logGroupArn (as
+// built from strings, so that the log group can depend on the key): the regional service
+// principal with the log group's ARN required in the encryption context. sid names the
+// statement; letters and digits, unique within the key policy.
+func (k *Key) AllowLogGroup(sid, logGroupArn string) {
+	k.AllowServiceUse(ServiceUse{
+		Sid:     sid,
+		Service: "logs." + *k.grants.env.Region + ".amazonaws.com",
+		Actions: CloudWatchLogsActions,
+		Conditions: []iampolicy.Condition{
+			{Test: "ArnEquals", Variable: "kms:EncryptionContext:aws:logs:arn", Values: []string{logGroupArn}},
+		},
+	})
+}
+
 // PolicyStatements returns the key policy's statements, for inspection and tests.
 func (k *Key) PolicyStatements() []iampolicy.Statement { return k.policy.Statements() }
 
-// GrantEncrypt lets role encrypt with the key (Encrypt, ReEncrypt*, GenerateDataKey*).
+// GrantEncrypt lets role encrypt with the key the way services do, by envelope
+// encryption: kms:GenerateDataKey.
 // With viaServices (e.g. "s3", "secretsmanager") the grant holds only for requests those
 // services make on the role's behalf in this region.
 func (k *Key) GrantEncrypt(role iampolicy.Role, viaServices ...string) {
@@ -227,8 +251,8 @@ func (k *Key) validate(e *validation.Errors) {
 			e.Addf(prop+".Actions", "at least one kms: action is required")
 		}
 		for _, a := range u.Actions {
-			if !strings.HasPrefix(a, "kms:") || a == "kms:*" {
-				e.Addf(prop+".Actions", "%q must be a specific kms: action", a)
+			if !strings.HasPrefix(a, "kms:") || strings.ContainsAny(a, "*?") {
+				e.Addf(prop+".Actions", "%q must be one kms: action named exactly, without wildcards", a)
 			}
 		}
 		if !scoped(u.Conditions) {

@@ -27,7 +27,9 @@ func newGranter(scope constructs.Construct, keyArn *string, env awsenv.Env) *gra
 var servicePattern = regexp.MustCompile(`^[a-z0-9-]+$`)
 
 var (
-	encryptActions = []string{"kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"}
+	// Services encrypt with envelope encryption: S3, Secrets Manager and SDK encryption
+	// clients ask KMS for a data key, so encrypting through them is kms:GenerateDataKey.
+	encryptActions = []string{"kms:GenerateDataKey"}
 	decryptActions = []string{"kms:Decrypt"}
 )
 

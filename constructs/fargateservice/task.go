@@ -11,7 +11,6 @@ import (
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/ecstaskdefinition"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
-	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/iampolicy"
 	"github.com/acme/module-registry/constructs/internal/awsenv"
 	"github.com/acme/module-registry/constructs/internal/validation"
@@ -29,16 +28,7 @@ func (s *Service) createTask(env awsenv.Env) {
 	var dependsOnKey []cdktf.ITerraformDependable
 	if p.EncryptionKey != nil {
 		keyArn = p.EncryptionKey.KeyArn()
-		// CloudWatch Logs' principal is regional; the log group ARN in the encryption
-		// context ties the statement to this one group.
-		p.EncryptionKey.AllowServiceUse(encryptionkey.ServiceUse{
-			Sid:     "CloudWatchLogsUse" + validation.PascalCase(p.Name),
-			Service: "logs." + *env.Region + ".amazonaws.com",
-			Actions: []string{"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"},
-			Conditions: []iampolicy.Condition{
-				{Test: "ArnEquals", Variable: "kms:EncryptionContext:aws:logs:arn", Values: []string{s.logGroupArn}},
-			},
-		})
+		p.EncryptionKey.AllowLogGroup("CloudWatchLogsUse"+validation.PascalCase(p.Name), s.logGroupArn)
 		dependsOnKey = append(dependsOnKey, p.EncryptionKey.Resource())
 	}
 	s.logGroup = cloudwatchloggroup.NewCloudwatchLogGroup(s, jsii.String("LogGroup"), &cloudwatchloggroup.CloudwatchLogGroupConfig{

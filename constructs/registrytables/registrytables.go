@@ -22,11 +22,12 @@
 //
 // New adds no key-policy statement. DynamoDB needs no service-principal statement to
 // use a customer managed key: it acts on the key on behalf of whoever creates or uses a
-// table, with that caller's IAM permissions. Creating a table needs kms:CreateGrant and
-// kms:DescribeKey through DynamoDB (the deployer's concern); the Grant methods give
-// readers kms:Decrypt, and writers kms:Encrypt and kms:GenerateDataKey* as well, only via
-// dynamodb.<region>. The key policy's root delegation lets those IAM permissions take
-// effect.
+// table, with that caller's IAM permissions. Creating a table needs kms:CreateGrant,
+// kms:DescribeKey and kms:GenerateDataKey through DynamoDB (the deployer's concern). Reads
+// and writes alike use the table key, which DynamoDB decrypts with the caller's
+// kms:Decrypt (and caches for a few minutes), so every Grant method gives kms:Decrypt
+// only via dynamodb.<region> and nothing else on the key. The key policy's root
+// delegation lets those IAM permissions take effect.
 package registrytables
 
 import (
@@ -236,7 +237,7 @@ func (t *Tables) Environment() map[string]*string {
 func (t *Tables) EncryptionKey() encryptionkey.IKey { return t.key }
 
 // GrantReadWrite lets role read and write items in all five tables and query their
-// indexes (the actions of Table.GrantReadWrite), with kms encrypt and decrypt on the
+// indexes (the actions of Table.GrantReadWrite), with kms:Decrypt on the
 // project key only via DynamoDB. No table management actions.
 func (t *Tables) GrantReadWrite(role iampolicy.Role) {
 	t.grant("ReadWrite", "", "RegistryTables", role, t.tables, true, true)
@@ -257,7 +258,7 @@ var (
 
 // grant attaches one inline policy to role: a read statement on the tables and their
 // exact index ARNs, and/or a write statement on the tables alone (writes never name an
-// index). Writers decrypt too: UpdateItem and conditional writes read the stored item.
+// index). Readers and writers alike need kms:Decrypt of the table key.
 func (t *Tables) grant(kind, table, sidSubject string, role iampolicy.Role, tables []*Table, read, write bool) {
 	var tableArns, withIndexes []string
 	for _, tbl := range tables {
@@ -269,12 +270,10 @@ func (t *Tables) grant(kind, table, sidSubject string, role iampolicy.Role, tabl
 	if read {
 		statements = append(statements, iampolicy.Statement{Sid: "Read" + sidSubject, Actions: readActions, Resources: withIndexes})
 	}
-	keyUse := grant.Decrypt
 	if write {
 		statements = append(statements, iampolicy.Statement{Sid: "Write" + sidSubject, Actions: writeActions, Resources: tableArns})
-		keyUse = grant.EncryptDecrypt
 	}
-	req := grant.Request{Kind: kind + "Tables", Prop: "Grant" + kind, Role: role, Statements: statements, Key: t.key, KeyUse: keyUse, Via: "dynamodb"}
+	req := grant.Request{Kind: kind + "Tables", Prop: "Grant" + kind, Role: role, Statements: statements, Key: t.key, KeyUse: grant.Decrypt, Via: "dynamodb"}
 	if table != "" {
 		req.Kind, req.Prop = kind+table, table+"().Grant"+kind
 	}
@@ -300,7 +299,7 @@ func (tb *Table) Resource() dynamodbtable.DynamodbTable { return tb.table }
 func (tb *Table) GrantRead(role iampolicy.Role) { tb.grant("Read", role, true, false) }
 
 // GrantWrite lets role write items of this table (PutItem, UpdateItem, DeleteItem,
-// BatchWriteItem), with kms encrypt and decrypt on the project key only via DynamoDB.
+// BatchWriteItem), with kms:Decrypt on the project key (the table key) only via DynamoDB.
 func (tb *Table) GrantWrite(role iampolicy.Role) { tb.grant("Write", role, false, true) }
 
 // GrantReadWrite combines GrantRead and GrantWrite in one policy.

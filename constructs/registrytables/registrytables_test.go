@@ -157,8 +157,9 @@ func TestFromNamesGrantsLikeCreatedTables(t *testing.T) {
 	assert.Equal(t, read[0]+"/index/by_user", read[1])
 	require.Contains(t, st, "WriteRegistryTables")
 	assert.Len(t, synthtest.Strings(st["WriteRegistryTables"]["resources"]), 5)
-	require.Contains(t, st, "UseKeyEncryptDecrypt", "the given key, through DynamoDB")
-	assert.Equal(t, []string{sharedKeyArn}, synthtest.Strings(st["UseKeyEncryptDecrypt"]["resources"]))
+	require.Contains(t, st, "UseKeyDecrypt", "the given key, through DynamoDB")
+	assert.Equal(t, []string{sharedKeyArn}, synthtest.Strings(st["UseKeyDecrypt"]["resources"]))
+	assert.NotContains(t, st, "UseKeyEncryptDecrypt", "writers decrypt the table key too, nothing more")
 }
 
 func TestFromNamesValidatesNames(t *testing.T) {
@@ -332,7 +333,7 @@ func TestTablesGrantReadWriteCoversAllFiveItemLevelOnly(t *testing.T) {
 	assert.ElementsMatch(t, writeActions, synthtest.Strings(write["actions"]))
 	assert.ElementsMatch(t, []string{"users", "tokens", "packages", "uploads", "downloads"}, resources(t, out, write), "writes never name an index")
 
-	assertKMSGrant(t, st["UseKeyEncryptDecrypt"], "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Decrypt")
+	assertKMSGrant(t, st["UseKeyDecrypt"], "kms:Decrypt")
 	assertNoManagementActions(t, st)
 }
 
@@ -374,16 +375,16 @@ func TestTableGrants(t *testing.T) {
 			map[string][]string{"ReadUsersTable": {"users"}}, true, false, []string{"kms:Decrypt"}},
 		{"DownloadsWrite", func(ts *registrytables.Tables, r iamrole.IamRole) { ts.Downloads().GrantWrite(r) },
 			map[string][]string{"WriteDownloadsTable": {"downloads"}}, false, true,
-			[]string{"kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Decrypt"}},
+			[]string{"kms:Decrypt"}},
 		{"TokensReadWrite", func(ts *registrytables.Tables, r iamrole.IamRole) { ts.Tokens().GrantReadWrite(r) },
 			map[string][]string{"ReadTokensTable": {"tokens"}, "WriteTokensTable": {"tokens"}}, true, true,
-			[]string{"kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Decrypt"}},
+			[]string{"kms:Decrypt"}},
 		{"DownloadsReadWrite", func(ts *registrytables.Tables, r iamrole.IamRole) { ts.Downloads().GrantReadWrite(r) },
 			map[string][]string{"ReadDownloadsTable": {"downloads", "downloads/index/by_user"}, "WriteDownloadsTable": {"downloads"}}, true, true,
-			[]string{"kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Decrypt"}},
+			[]string{"kms:Decrypt"}},
 		{"UploadsReadWrite", func(ts *registrytables.Tables, r iamrole.IamRole) { ts.Uploads().GrantReadWrite(r) },
 			map[string][]string{"ReadUploadsTable": {"uploads"}, "WriteUploadsTable": {"uploads"}}, true, true,
-			[]string{"kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Decrypt"}},
+			[]string{"kms:Decrypt"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stack := synthtest.NewStack(t)
@@ -402,11 +403,7 @@ func TestTableGrants(t *testing.T) {
 					assert.ElementsMatch(t, writeActions, synthtest.Strings(s["actions"]))
 				}
 			}
-			kmsSid := "UseKeyDecrypt"
-			if tc.write {
-				kmsSid = "UseKeyEncryptDecrypt"
-			}
-			assertKMSGrant(t, st[kmsSid], tc.kmsAction...)
+			assertKMSGrant(t, st["UseKeyDecrypt"], tc.kmsAction...)
 			assertNoManagementActions(t, st)
 		})
 	}
