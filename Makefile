@@ -72,8 +72,10 @@ check:
 unit:
 	go test -race -count=1 $(UNIT_PKGS)
 
-terratest:
+# The least-privilege proof (test/leastprivilege_test.go) writes its table; show it.
+terratest: tools
 	go test -count=1 -timeout 80m ./test/...
+	@cat .run/least-privilege-proof.txt
 
 # The main job as a user runs it, beside any running `make up` (its own run directory,
 # synth output and port): up, a second plan that changes nothing, down.

@@ -123,6 +123,10 @@ func NewRegistry(scope constructs.Construct, p RegistryProps) *Registry {
 		},
 	})
 	artifacts.GrantReadWrite(svc.TaskRole(), contract.BucketPrefixes()...)
+	// Removing a package, or the version a refused upload wrote, deletes exactly that
+	// S3 version: a plain delete marker would leave the bytes and could turn a racing
+	// winner's version noncurrent, and lifecycle expires noncurrent versions.
+	artifacts.GrantDeleteVersions(svc.TaskRole(), contract.BucketPrefixes()...)
 	tables.GrantReadWrite(svc.TaskRole())
 	// The runtime reads the secret itself too (AWSCURRENT and AWSPREVIOUS), so a rotation
 	// logs nobody out; JWT_SECRET from the task definition is only its fallback.

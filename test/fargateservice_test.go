@@ -186,7 +186,7 @@ func TestFargateServiceLive(t *testing.T) {
 				Resource: stringList{repoArn}},
 			fargateservice.WriteLogsSid: {Effect: "Allow", Action: stringList{"logs:CreateLogStream", "logs:PutLogEvents"},
 				Resource: stringList{logGroupArn + ":log-stream:*"}},
-			"ReadJwtSecret": {Effect: "Allow", Action: stringList{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"},
+			"ReadJwtSecret": {Effect: "Allow", Action: stringList{"secretsmanager:GetSecretValue"},
 				Resource: stringList{secretArn}},
 			"UseKeyDecrypt": {Effect: "Allow", Action: stringList{"kms:Decrypt"}, Resource: stringList{keyArn},
 				Condition: map[string]map[string]stringList{"StringEquals": {"kms:ViaService": {"secretsmanager." + region + ".amazonaws.com"}}}},

@@ -90,7 +90,7 @@ func TestJWTSecretLive(t *testing.T) {
 		}
 		require.Len(t, statements, 2)
 		read := statements["ReadJwtSecret"]
-		assert.ElementsMatch(t, stringList{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, read.Action)
+		assert.ElementsMatch(t, stringList{"secretsmanager:GetSecretValue"}, read.Action)
 		assert.Equal(t, stringList{secretArn}, read.Resource)
 		decrypt := statements["UseKeyDecrypt"]
 		assert.Equal(t, stringList{"kms:Decrypt"}, decrypt.Action)

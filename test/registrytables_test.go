@@ -221,8 +221,8 @@ func TestRegistryTablesLive(t *testing.T) {
 			}
 			return st
 		}
-		readActions := stringList{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:ConditionCheckItem"}
-		writeActions := stringList{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+		readActions := stringList{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"}
+		writeActions := stringList{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 		via := map[string]map[string]stringList{"StringEquals": {"kms:ViaService": {"dynamodb.us-east-1.amazonaws.com"}}}
 
 		task := all("tables-task")

@@ -202,9 +202,8 @@ func (s *Secret) EncryptionKey() encryptionkey.IKey { return s.core.EncryptionKe
 // Resource exposes the underlying secretsmanager_secret for escape hatches.
 func (s *Secret) Resource() secretsmanagersecret.SecretsmanagerSecret { return s.core.Resource() }
 
-// GrantRead lets role read the secret's value and metadata (GetSecretValue,
-// DescribeSecret on this secret only) and decrypt it with the key, only through Secrets
-// Manager in this region.
+// GrantRead lets role read the value (GetSecretValue on this secret only) and decrypt it
+// with the key, only through Secrets Manager in this region.
 func (s *Secret) GrantRead(role iampolicy.Role) { s.core.GrantRead(role) }
 
 // GrantRotate lets role do what the rotation command does: read the secret and put a new

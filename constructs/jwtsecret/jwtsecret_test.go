@@ -170,7 +170,7 @@ func TestGrantReadIsLeastPrivilege(t *testing.T) {
 	require.Len(t, statements, 2)
 	read := statements["ReadJwtSecret"]
 	require.NotNil(t, read)
-	assert.ElementsMatch(t, []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, synthtest.Strings(read["actions"]))
+	assert.ElementsMatch(t, []string{"secretsmanager:GetSecretValue"}, synthtest.Strings(read["actions"]))
 	assert.Regexp(t, `^\$\{aws_secretsmanager_secret\.[^.]+\.arn\}$`, synthtest.Strings(read["resources"])[0])
 	assert.Len(t, synthtest.Strings(read["resources"]), 1, "this secret only")
 	decrypt := statements["UseKeyDecrypt"]

@@ -109,8 +109,8 @@ func (s *Secret) EncryptionKey() encryptionkey.IKey { return s.core.EncryptionKe
 // Resource exposes the underlying secretsmanager_secret for escape hatches.
 func (s *Secret) Resource() secretsmanagersecret.SecretsmanagerSecret { return s.core.Resource() }
 
-// GrantRead lets role read the value (GetSecretValue, DescribeSecret on this secret only)
-// and decrypt it with the key, only through Secrets Manager.
+// GrantRead lets role read the value (GetSecretValue on this secret only) and decrypt it
+// with the key, only through Secrets Manager in this region.
 func (s *Secret) GrantRead(role iampolicy.Role) { s.core.GrantRead(role) }
 
 // GrantRotate lets role read the secret and put a new version (GetSecretValue,

@@ -57,7 +57,7 @@ func TestGrantReadIsThisSecretOnly(t *testing.T) {
 		}
 	}
 	require.NotNil(t, read)
-	assert.ElementsMatch(t, []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, synthtest.Strings(read["actions"]))
+	assert.ElementsMatch(t, []string{"secretsmanager:GetSecretValue"}, synthtest.Strings(read["actions"]))
 	res := synthtest.Strings(read["resources"])
 	require.Len(t, res, 1)
 	assert.Regexp(t, `^\$\{aws_secretsmanager_secret\.[^.]+\.arn\}$`, res[0])

@@ -243,17 +243,13 @@ func (t *Tables) GrantReadWrite(role iampolicy.Role) {
 	t.grant("ReadWrite", "", "RegistryTables", role, t.tables, true, true)
 }
 
-// Item-level actions. Reads leave out DescribeTable (schema, key and status are table
-// metadata, not items) and PartiQL; transactions need no actions of their own beyond
-// these (TransactWriteItems checks PutItem/UpdateItem/DeleteItem/ConditionCheckItem,
-// TransactGetItems checks GetItem).
+// Item-level actions, the ones the registry's runtime calls: single-item reads and
+// writes (conditional writes included) and queries. Left out: DescribeTable (schema, key
+// and status are table metadata, not items), PartiQL, and the batch and transaction
+// actions (BatchGetItem, BatchWriteItem, ConditionCheckItem), which nothing uses.
 var (
-	readActions = []string{
-		"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:ConditionCheckItem",
-	}
-	writeActions = []string{
-		"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
-	}
+	readActions  = []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"}
+	writeActions = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 )
 
 // grant attaches one inline policy to role: a read statement on the tables and their
@@ -293,13 +289,12 @@ func (tb *Table) IndexArns() []string { return append([]string{}, tb.indexes...)
 // imported table.
 func (tb *Table) Resource() dynamodbtable.DynamodbTable { return tb.table }
 
-// GrantRead lets role read items of this table and query its indexes (GetItem,
-// BatchGetItem, Query, Scan, ConditionCheckItem), with kms:Decrypt on the project key only
+// GrantRead lets role read items of this table and query its indexes (GetItem, Query,
+// Scan), with kms:Decrypt on the project key only
 // via DynamoDB.
 func (tb *Table) GrantRead(role iampolicy.Role) { tb.grant("Read", role, true, false) }
 
-// GrantWrite lets role write items of this table (PutItem, UpdateItem, DeleteItem,
-// BatchWriteItem), with kms:Decrypt on the project key (the table key) only via DynamoDB.
+// GrantWrite lets role write items of this table (PutItem, UpdateItem, DeleteItem), with kms:Decrypt on the project key (the table key) only via DynamoDB.
 func (tb *Table) GrantWrite(role iampolicy.Role) { tb.grant("Write", role, false, true) }
 
 // GrantReadWrite combines GrantRead and GrantWrite in one policy.

@@ -284,8 +284,8 @@ func grantStatements(t *testing.T, out *synthtest.Result) map[string]map[string]
 }
 
 var (
-	readActions  = []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:ConditionCheckItem"}
-	writeActions = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+	readActions  = []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"}
+	writeActions = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 )
 
 // resources maps each resource of a statement to "<table name>" or "<table name>/index/<index>".

@@ -24,6 +24,7 @@ type IBucket interface {
 	GrantRead(role iampolicy.Role, prefixes ...string)
 	GrantWrite(role iampolicy.Role, prefixes ...string)
 	GrantReadWrite(role iampolicy.Role, prefixes ...string)
+	GrantDeleteVersions(role iampolicy.Role, prefixes ...string)
 }
 
 // access hands out a bucket's grants; owned and imported buckets forward to it (jsii
@@ -51,13 +52,17 @@ func (a *access) write(role iampolicy.Role, prefixes []string) {
 	a.grant("Write", role, prefixes, writeActions, grant.EncryptDecrypt)
 }
 
+func (a *access) deleteVersions(role iampolicy.Role, prefixes []string) {
+	a.grant("DeleteVersions", role, prefixes, []string{"s3:DeleteObjectVersion"}, grant.NoKeyUse)
+}
+
 func (a *access) readWrite(role iampolicy.Role, prefixes []string) {
 	a.grant("ReadWrite", role, prefixes, append(append([]string{}, readActions...), writeActions...), grant.EncryptDecrypt)
 }
 
 var (
 	readActions  = []string{"s3:GetObject", "s3:GetObjectVersion"}
-	writeActions = []string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}
+	writeActions = []string{"s3:PutObject", "s3:AbortMultipartUpload"}
 )
 
 func (a *access) grant(kind string, role iampolicy.Role, prefixes []string, actions []string, keyUse grant.KeyUse) {
@@ -77,7 +82,7 @@ func (a *access) grant(kind string, role iampolicy.Role, prefixes []string, acti
 		}
 	}
 	statements := []iampolicy.Statement{{Sid: "Objects" + kind, Actions: actions, Resources: objects}}
-	if kind != "Write" {
+	if kind == "Read" || kind == "ReadWrite" {
 		list := iampolicy.Statement{Sid: "List" + kind, Actions: []string{"s3:ListBucket"}, Resources: []string{*a.arn}}
 		if len(listPrefixes) > 0 {
 			list.Conditions = []iampolicy.Condition{{Test: "StringLike", Variable: "s3:prefix", Values: listPrefixes}}
@@ -181,6 +186,11 @@ func (b *ImportedBucket) GrantRead(role iampolicy.Role, prefixes ...string) {
 // GrantWrite: see Bucket.GrantWrite.
 func (b *ImportedBucket) GrantWrite(role iampolicy.Role, prefixes ...string) {
 	b.access.write(role, prefixes)
+}
+
+// GrantDeleteVersions: see Bucket.GrantDeleteVersions.
+func (b *ImportedBucket) GrantDeleteVersions(role iampolicy.Role, prefixes ...string) {
+	b.access.deleteVersions(role, prefixes)
 }
 
 // GrantReadWrite: see Bucket.GrantReadWrite.

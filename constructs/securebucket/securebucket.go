@@ -270,6 +270,15 @@ func (b *Bucket) GrantRead(role iampolicy.Role, prefixes ...string) { b.access.r
 // of each part, so writers may decrypt too. No prefixes means the whole bucket.
 func (b *Bucket) GrantWrite(role iampolicy.Role, prefixes ...string) { b.access.write(role, prefixes) }
 
+// GrantDeleteVersions lets role permanently delete object versions under the given
+// prefixes (s3:DeleteObjectVersion) - what removing exactly the bytes one upload wrote
+// takes, where a plain delete would only hide the key. It is the one grant that can
+// destroy data versioning keeps: give it only to what owns those objects (CloudTrail
+// data events record every use). No prefixes means the whole bucket.
+func (b *Bucket) GrantDeleteVersions(role iampolicy.Role, prefixes ...string) {
+	b.access.deleteVersions(role, prefixes)
+}
+
 // GrantReadWrite combines GrantRead and GrantWrite.
 func (b *Bucket) GrantReadWrite(role iampolicy.Role, prefixes ...string) {
 	b.access.readWrite(role, prefixes)

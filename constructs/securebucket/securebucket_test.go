@@ -1,6 +1,7 @@
 package securebucket_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -230,7 +231,7 @@ func TestImportedBucketGrantsLikeAnOwnedOne(t *testing.T) {
 	}
 	rw := st["ObjectsReadWrite arn:${data.aws_partition.AwsEnvironment_Partition_C32B65D5.partition}:s3:::team-a-models/models/*"]
 	require.NotNil(t, rw, "read-write under models/ only: %v", st)
-	assert.ElementsMatch(t, []string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}, synthtest.Strings(rw["actions"]))
+	assert.ElementsMatch(t, []string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:AbortMultipartUpload"}, synthtest.Strings(rw["actions"]))
 	read := st["ObjectsRead arn:aws:s3:::team-a-reports/*"]
 	require.NotNil(t, read, "%v", st)
 	kms := st["UseKeyEncryptDecrypt "+"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"]
@@ -278,4 +279,24 @@ func onlyName(t *testing.T, m map[string]map[string]any) string {
 		return k
 	}
 	return ""
+}
+
+// Permanent deletion of versions is its own grant, on the given prefixes only, and never
+// part of GrantWrite or GrantReadWrite.
+func TestGrantDeleteVersionsIsSeparateAndScoped(t *testing.T) {
+	stack, bucket := newBucket(t, securebucket.Props{})
+	bucket.GrantReadWrite(synthtest.Role(stack, "Writer"), "packages/")
+	bucket.GrantDeleteVersions(synthtest.Role(stack, "Owner"), "packages/")
+	out := synthtest.Synth(t, stack)
+	var deleters []map[string]any
+	for _, p := range out.Resources("aws_iam_role_policy") {
+		for _, s := range out.PolicyStatements(t, p["policy"]) {
+			if slices.Contains(synthtest.Strings(s["actions"]), "s3:DeleteObjectVersion") {
+				deleters = append(deleters, s)
+			}
+		}
+	}
+	require.Len(t, deleters, 1, "only GrantDeleteVersions deletes versions")
+	assert.Equal(t, []string{"s3:DeleteObjectVersion"}, synthtest.Strings(deleters[0]["actions"]))
+	assert.Regexp(t, `/packages/\*$`, synthtest.Strings(deleters[0]["resources"])[0])
 }

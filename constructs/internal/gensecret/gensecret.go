@@ -148,18 +148,17 @@ func (c *Core) EncryptionKey() encryptionkey.IKey { return c.props.EncryptionKey
 // Resource is the underlying secretsmanager_secret.
 func (c *Core) Resource() secretsmanagersecret.SecretsmanagerSecret { return c.secret }
 
-var readActions = []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
-
-// GrantRead lets role read the value and metadata of this secret only, and decrypt it
-// with the key only through Secrets Manager.
+// GrantRead lets role read the value of this secret only (what a service reading its
+// secret and ECS injecting it call), and decrypt it with the key only through Secrets
+// Manager.
 func (c *Core) GrantRead(role iampolicy.Role) {
-	c.grant("Read", role, readActions, grant.Decrypt)
+	c.grant("Read", role, []string{"secretsmanager:GetSecretValue"}, grant.Decrypt)
 }
 
-// GrantRotate lets role read the secret and put a new version of it, encrypting and
-// decrypting with the key only through Secrets Manager.
+// GrantRotate lets role read the secret and its versions' metadata and put a new version
+// of it, encrypting and decrypting with the key only through Secrets Manager.
 func (c *Core) GrantRotate(role iampolicy.Role) {
-	c.grant("Rotate", role, append(append([]string{}, readActions...), "secretsmanager:PutSecretValue"), grant.EncryptDecrypt)
+	c.grant("Rotate", role, []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue"}, grant.EncryptDecrypt)
 }
 
 func (c *Core) grant(kind string, role iampolicy.Role, actions []string, keyUse grant.KeyUse) {
