@@ -127,8 +127,8 @@ func (e Env) s3Calls(r Request) ([]Call, error) {
 			return Call{}, fmt.Errorf("bucket %s has no known key", bucket)
 		}
 		return Call{Action: action, Resource: keyArn, Why: "S3 for " + why, Context: map[string][]string{
-			"kms:ViaService":                  {e.via("s3")},
-			"kms:CallerAccount":               {e.Account},
+			"kms:ViaService":                   {e.via("s3")},
+			"kms:CallerAccount":                {e.Account},
 			"kms:EncryptionContext:aws:s3:arn": {bucketArn},
 		}}, nil
 	}

@@ -49,7 +49,9 @@ func TestEvaluateDecidesWithConditionsAndNamesTheStatement(t *testing.T) {
 			return bucketPolicy
 		},
 	}
-	via := func(service string) map[string][]string { return map[string][]string{"kms:ViaService": {service + ".us-east-1.amazonaws.com"}} }
+	via := func(service string) map[string][]string {
+		return map[string][]string{"kms:ViaService": {service + ".us-east-1.amazonaws.com"}}
+	}
 	calls := []policy.Call{
 		{Principal: role, Action: "kms:Decrypt", Resource: key, Context: via("s3")},
 		{Principal: role, Action: "kms:Decrypt", Resource: key, Context: via("dynamodb")},
