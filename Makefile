@@ -13,7 +13,7 @@ CDKTF     := tools/node_modules/.bin/cdktf
 LOCALENV  := go build -o .run/bin/localenv ./app/cmd/localenv && .run/bin/localenv
 UNIT_PKGS  = $(shell go list ./... | grep -v -E '/test(/|$$)')
 
-.PHONY: help up down diff smoke admin-password registry-stop emulator-start emulator-stop test check unit terratest up-check tools synth bench clean
+.PHONY: help up down diff smoke admin-password registry-stop emulator-start emulator-stop test check unit terratest up-check tools synth bench scan clean
 
 help:
 	@printf '%s\n' \
@@ -25,6 +25,7 @@ help:
 	  "make -s admin-password - print the admin password make up deployed" \
 	  "make synth - synthesize cdktf.out/ with the cdktf CLI" \
 	  "make bench - measure synth times and test-suite wall time" \
+	  "make scan  - scan the prod synth with tfsec (HCL rendering); fails on any CRITICAL or HIGH finding" \
 	  "(the registry listens on REGISTRY_ADDR, default 127.0.0.1:8080: make up REGISTRY_ADDR=127.0.0.1:8081)"
 
 tools: $(CDKTF)
@@ -84,6 +85,10 @@ up-check: tools
 
 bench: tools
 	bash test/bench/synth.sh
+
+# tfsec on the prod synth, rendered as HCL; prints the findings per severity, fails on CRITICAL or HIGH.
+scan:
+	go run ./app/cmd/tfscan
 
 clean:
 	rm -rf cdktf.out .run tools/node_modules

@@ -21,8 +21,11 @@ func New(cfg config.Config, outdir string) cdktf.App {
 		ac.Outdir = jsii.String(outdir)
 	}
 	a := cdktf.NewApp(ac)
+	// Account-level stacks exist only on real accounts: the local app is the registry
+	// alone, so `make up` deploys one stack and stays fast.
 	if !cfg.IsLocal() {
 		stacks.NewBootstrap(a, BootstrapProps(cfg))
+		stacks.NewGovernance(a, GovernanceProps(cfg))
 	}
 	stacks.NewRegistry(a, RegistryProps(cfg))
 	return a
@@ -54,12 +57,28 @@ func RegistryProps(cfg config.Config) stacks.RegistryProps {
 		IngressCidrs:    cfg.IngressCidrs,
 		InternetFacing:  cfg.InternetFacing,
 		CertificateArn:  cfg.CertificateArn,
+		Rotation:        stacks.RotationProps{FunctionZip: cfg.RotationZip, Days: cfg.RotationDays},
 	}
 	if cfg.IsLocal() {
 		p.AllowPlainHTTP = true
 		p.RemovalPolicy = removal.Destroy
 	}
 	return p
+}
+
+// GovernanceProps maps a dev/prod cfg onto the governance stack: the CI roles trust the
+// configured repository and ref or environment, and are granted the registry stack's
+// state, the one stack CI deploys.
+func GovernanceProps(cfg config.Config) stacks.GovernanceProps {
+	registryState := BaseProps(cfg, stacks.RegistryStackName).State
+	return stacks.GovernanceProps{
+		BaseProps: BaseProps(cfg, stacks.GovernanceStackName),
+		GitHub: stacks.GitHubProps{
+			Repository: cfg.GitHubRepository, DeployRef: cfg.GitHubDeployRef, DeployEnvironment: cfg.GitHubDeployEnvironment,
+			ProviderArn: cfg.GitHubOIDCProviderArn, PermissionsBoundaryArn: cfg.CIPermissionsBoundaryArn,
+			StateBucket: registryState.Bucket, StateKey: registryState.Key, StateKMSKeyArn: registryState.KMSKeyArn,
+		},
+	}
 }
 
 // BootstrapProps maps a dev/prod cfg onto the bootstrap stack, whose own state stays in

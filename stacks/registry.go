@@ -5,6 +5,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
+	"github.com/acme/module-registry/constructs/accesslogs"
 	"github.com/acme/module-registry/constructs/audittrail"
 	"github.com/acme/module-registry/constructs/containerimage"
 	"github.com/acme/module-registry/constructs/encryptionkey"
@@ -44,6 +45,8 @@ type RegistryProps struct {
 	// (buckets with objects, tables, secrets without recovery, the repository with its
 	// images, the load balancer); for the emulator only. Default: removal.Retain.
 	RemovalPolicy removal.Policy
+	// Rotation rotates the JWT secret and the admin password automatically. Required.
+	Rotation RotationProps
 }
 
 // Registry is the deployed registry platform.
@@ -69,6 +72,12 @@ func NewRegistry(scope constructs.Construct, p RegistryProps) *Registry {
 	teardown := p.RemovalPolicy
 
 	key := encryptionkey.New(stack, "ProjectKey", &encryptionkey.Props{Alias: p.KeyAlias})
+	// The stack's access-log bucket, named after the artifacts bucket when that name is
+	// short enough to start it (else after the stack); every bucket and the load
+	// balancer log to it.
+	accessLogs := accesslogs.New(stack, accesslogs.DefaultID, &accesslogs.Props{
+		NamePrefix: accessLogsPrefix(p.ArtifactsBucket), RemovalPolicy: teardown,
+	})
 	artifacts := securebucket.New(stack, "Artifacts", &securebucket.Props{
 		BucketName: p.ArtifactsBucket, EncryptionKey: key, RemovalPolicy: teardown,
 	})
@@ -104,6 +113,21 @@ func NewRegistry(scope constructs.Construct, p RegistryProps) *Registry {
 		KMSKeyID:      *key.KeyArn(),
 		JWTSecretName: *jwt.SecretName(),
 		Tables:        tables.Names(),
+		MemoryMiB:     fargateservice.DefaultMemoryMiB, // the task's memory (Props.MemoryMiB unset): GOMEMLIMIT
+		// The service's name (Props.Name unset): the Service dimension of the metrics
+		// the validator alarms below select.
+		Name: fargateservice.DefaultName,
+	}
+	ulimits := make([]fargateservice.Ulimit, 0, len(contract.ContainerUlimits()))
+	for _, u := range contract.ContainerUlimits() {
+		ulimits = append(ulimits, fargateservice.Ulimit{Name: u.Name, SoftLimit: u.Soft, HardLimit: u.Hard})
+	}
+	validatorAlarm := func(suffix, metric, what string) fargateservice.MetricAlarm {
+		return fargateservice.MetricAlarm{
+			Suffix: suffix, Description: "validator runs of " + service.Name + " that " + what + " (downloads refused, fail closed)",
+			Namespace: contract.MetricsNamespace, MetricName: metric,
+			Dimensions: map[string]string{contract.MetricDimension: service.Name},
+		}
 	}
 	svc := fargateservice.New(stack, "Service", &fargateservice.Props{
 		Image:              image,
@@ -117,6 +141,12 @@ func NewRegistry(scope constructs.Construct, p RegistryProps) *Registry {
 		HealthCheckCommand: contract.HealthCheckCommand(),
 		HealthCheckPath:    contract.HealthPath,
 		Environment:        service.Environment(),
+		// The validator sandbox's children lower these further themselves.
+		Ulimits: ulimits,
+		MetricAlarms: []fargateservice.MetricAlarm{
+			validatorAlarm("-validator-timeouts", contract.MetricValidatorTimeouts, "ran out of time"),
+			validatorAlarm("-validator-errors", contract.MetricValidatorErrors, "threw, returned a malformed result or crashed"),
+		},
 		Secrets: []fargateservice.ContainerSecret{
 			{EnvName: contract.EnvJWTSecret, Secret: jwt, JSONKey: jwt.Field()},
 			{EnvName: contract.EnvAdminPassword, Secret: admin, JSONKey: admin.Field()},
@@ -131,11 +161,13 @@ func NewRegistry(scope constructs.Construct, p RegistryProps) *Registry {
 	// The runtime reads the secret itself too (AWSCURRENT and AWSPREVIOUS), so a rotation
 	// logs nobody out; JWT_SECRET from the task definition is only its fallback.
 	jwt.GrantRead(svc.TaskRole())
+	newRotations(stack, p.Rotation, key, service, jwt, admin, tables)
 
 	output(stack, "service_url", svc.ServiceURL(), "URL of the registry's load balancer")
 	output(stack, "kms_key_arn", key.KeyArn(), "ARN of the project KMS key")
 	output(stack, "kms_key_alias", key.AliasName(), "Alias of the project KMS key")
 	output(stack, "artifacts_bucket", artifacts.BucketName(), "Name of the SSE-KMS artifacts bucket")
+	output(stack, "access_logs_bucket", accessLogs.BucketName(), "Bucket the S3 server access logs and the load balancer's access logs go to")
 	for _, t := range contract.Tables() {
 		output(stack, string(t.Kind)+"_table", jsii.String(service.Tables.Get(t.Kind)), tableOutputs[t.Kind])
 	}
@@ -150,6 +182,18 @@ func NewRegistry(scope constructs.Construct, p RegistryProps) *Registry {
 		Stack: stack, Key: key, Artifacts: artifacts, Tables: tables, Trail: trail,
 		JWTSecret: jwt, AdminPassword: admin, Image: image, Service: svc,
 	}
+}
+
+// accessLogsPrefix starts the access-log bucket's name with the artifacts bucket's name
+// (its default when unset), or leaves the stack's default when that name is too long.
+func accessLogsPrefix(artifacts string) string {
+	if artifacts == "" {
+		artifacts = securebucket.DefaultBucketName
+	}
+	if len(artifacts) > accesslogs.MaxNamePrefixLength {
+		return ""
+	}
+	return artifacts
 }
 
 // tableOutputs describe the <kind>_table outputs.

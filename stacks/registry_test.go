@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/acme/module-registry/constructs/fargateservice"
 	"github.com/acme/module-registry/runtime/contract"
 	"github.com/acme/module-registry/runtime/image"
 	"github.com/acme/module-registry/stacks"
@@ -31,6 +32,7 @@ func localProps(t *testing.T) stacks.RegistryProps {
 		ImageLayout:    layout,
 		IngressCidrs:   []string{"10.0.0.0/8"},
 		AllowPlainHTTP: true,
+		Rotation:       stacks.RotationProps{FunctionZip: rotationZip(t)},
 	}
 }
 
@@ -76,6 +78,8 @@ func TestTaskEnvironmentIsTheContract(t *testing.T) {
 		Region: "eu-west-1", Bucket: bucketRef, KMSKeyID: keyRef, JWTSecretName: secretRef,
 		Tables: contract.TableNames{Users: tables[contract.Users], Tokens: tables[contract.Tokens], Packages: tables[contract.Packages],
 			Uploads: tables[contract.Uploads], Downloads: tables[contract.Downloads]},
+		MemoryMiB: fargateservice.DefaultMemoryMiB,
+		Name:      fargateservice.DefaultName,
 	}.Environment()
 	assert.Equal(t, want, env)
 
@@ -95,6 +99,56 @@ func TestTaskEnvironmentIsTheContract(t *testing.T) {
 		case contract.EnvAdminPassword:
 			assert.Regexp(t, `^\$\{aws_secretsmanager_secret\.AdminPassword_[^.]+\.arn\}:`+contract.AdminPasswordField+`::$`, s.ValueFrom)
 		}
+	}
+}
+
+// The container runs under the contract's ulimits (its validator children lower them
+// further), keeps the container rules, and the service alarms on validator timeouts and
+// errors of exactly the metrics the runtime's log lines carry.
+func TestValidatorSandboxLimitsAndAlarms(t *testing.T) {
+	out := synth(t, localProps(t))
+	var defs []struct {
+		Ulimits []struct {
+			Name                 string
+			SoftLimit, HardLimit int
+		}
+		ReadonlyRootFilesystem bool
+		User                   string
+		LinuxParameters        struct{ Capabilities struct{ Drop []string } }
+		Environment            []struct{ Name, Value string }
+	}
+	for _, td := range out.Resource["aws_ecs_task_definition"] {
+		require.NoError(t, json.Unmarshal([]byte(td["container_definitions"].(string)), &defs))
+	}
+	require.Len(t, defs, 1)
+	var ulimits []contract.Ulimit
+	for _, u := range defs[0].Ulimits {
+		ulimits = append(ulimits, contract.Ulimit{Name: u.Name, Soft: u.SoftLimit, Hard: u.HardLimit})
+	}
+	assert.Equal(t, contract.ContainerUlimits(), ulimits)
+	assert.True(t, defs[0].ReadonlyRootFilesystem)
+	assert.Equal(t, []string{"ALL"}, defs[0].LinuxParameters.Capabilities.Drop)
+	assert.NotEqual(t, "0", defs[0].User)
+	service := ""
+	for _, kv := range defs[0].Environment {
+		if kv.Name == contract.EnvServiceName {
+			service = kv.Value
+		}
+	}
+	require.NotEmpty(t, service, "the task names its metrics' Service dimension")
+
+	metrics := map[string]map[string]any{}
+	for _, a := range out.Resource["aws_cloudwatch_metric_alarm"] {
+		if a["namespace"] == contract.MetricsNamespace {
+			metrics[a["metric_name"].(string)] = a
+		}
+	}
+	for _, m := range []string{contract.MetricValidatorTimeouts, contract.MetricValidatorErrors} {
+		a, ok := metrics[m]
+		require.True(t, ok, "no alarm on %s", m)
+		assert.Equal(t, map[string]any{contract.MetricDimension: service}, a["dimensions"], m)
+		assert.Equal(t, "Sum", a["statistic"], m)
+		assert.Equal(t, 0.0, a["threshold"], m)
 	}
 }
 

@@ -23,8 +23,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme/module-registry/app/config"
+	"github.com/acme/module-registry/constructs/accesslogs"
 	"github.com/acme/module-registry/constructs/audittrail"
 	"github.com/acme/module-registry/constructs/encryptionkey"
+	"github.com/acme/module-registry/constructs/removal"
 	"github.com/acme/module-registry/constructs/securebucket"
 	"github.com/acme/module-registry/test/deploy"
 )
@@ -34,6 +36,9 @@ func TestAuditTrailLive(t *testing.T) {
 	ctx := context.Background()
 	d := deploy.Apply(t, "audittrail", func(stack cdktf.TerraformStack, cfg config.Config) {
 		key := encryptionkey.New(stack, "ProjectKey", nil)
+		// Emptied by destroy: S3 writes both buckets' access logs while the test runs.
+		logs := accesslogs.New(stack, accesslogs.DefaultID, &accesslogs.Props{RemovalPolicy: removal.Destroy})
+		deploy.Output(stack, "access_logs_bucket", logs.BucketName())
 		artifacts := securebucket.New(stack, "Artifacts", &securebucket.Props{BucketName: cfg.ArtifactsBucket, EncryptionKey: key})
 		packages := dynamodbtable.NewDynamodbTable(stack, jsii.String("Packages"), &dynamodbtable.DynamodbTableConfig{
 			Name:        jsii.String("packages"),
@@ -43,6 +48,7 @@ func TestAuditTrailLive(t *testing.T) {
 			ServerSideEncryption: &dynamodbtable.DynamodbTableServerSideEncryption{
 				Enabled: jsii.Bool(true), KmsKeyArn: key.KeyArn(),
 			},
+			PointInTimeRecovery: &dynamodbtable.DynamodbTablePointInTimeRecovery{Enabled: jsii.Bool(true)},
 		})
 		trail := audittrail.New(stack, "AuditTrail", &audittrail.Props{
 			EncryptionKey:       key,
@@ -225,6 +231,13 @@ func TestAuditTrailLive(t *testing.T) {
 		require.Len(t, desc.TrailList, 1)
 		logKey := "AWSLogs/" + account + "/CloudTrail/" + region + "/2026/01/01/" + account + "_CloudTrail_" + region + "_test.json.gz"
 		t.Cleanup(func() { emptyBucket(t, s3c, logBucket) })
+
+		// CloudTrail.7: reads of the audit logs are logged too.
+		logging, err := s3c.GetBucketLogging(ctx, &s3.GetBucketLoggingInput{Bucket: &logBucket})
+		require.NoError(t, err)
+		require.NotNil(t, logging.LoggingEnabled)
+		assert.Equal(t, out("access_logs_bucket"), aws.ToString(logging.LoggingEnabled.TargetBucket))
+		assert.Equal(t, "s3/"+logBucket+"/", aws.ToString(logging.LoggingEnabled.TargetPrefix))
 		_, err = s3c.PutObject(ctx, &s3.PutObjectInput{
 			Bucket: &logBucket, Key: &logKey, Body: strings.NewReader("{}"),
 			ACL:                  s3types.ObjectCannedACLBucketOwnerFullControl,

@@ -81,6 +81,11 @@ func TestContainerImageLive(t *testing.T) {
 	assert.Equal(t, ecrtypes.EncryptionTypeKms, repo.EncryptionConfiguration.EncryptionType)
 	assert.Equal(t, keyArn, aws.ToString(repo.EncryptionConfiguration.KmsKey), "encrypted with the project key")
 
+	// ECR.3: the lifecycle policy keeps the images in use and expires the rest.
+	lp, err := client.GetLifecyclePolicy(ctx, &ecr.GetLifecyclePolicyInput{RepositoryName: aws.String(name)})
+	require.NoError(t, err)
+	assert.JSONEq(t, containerimage.LifecyclePolicy(containerimage.DefaultKeepImages), aws.ToString(lp.LifecyclePolicyText))
+
 	byDigest := []ecrtypes.ImageIdentifier{{ImageDigest: aws.String(digest.String())}}
 	images, err := client.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: aws.String(name), ImageIds: byDigest})
 	require.NoError(t, err)

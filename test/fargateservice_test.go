@@ -20,16 +20,20 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/wafv2"
 	waftypes "github.com/aws/aws-sdk-go-v2/service/wafv2/types"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/ecrlifecyclepolicy"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/ecrrepository"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme/module-registry/app/config"
+	"github.com/acme/module-registry/constructs/accesslogs"
+	"github.com/acme/module-registry/constructs/containerimage"
 	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/fargateservice"
 	"github.com/acme/module-registry/constructs/iampolicy"
@@ -71,12 +75,16 @@ func TestFargateServiceLive(t *testing.T) {
 		key := encryptionkey.New(stack, "ProjectKey", nil)
 		secret := jwtsecret.New(stack, "JwtSecret", &jwtsecret.Props{EncryptionKey: key, RemovalPolicy: removal.Destroy})
 		repo := ecrrepository.NewEcrRepository(stack, jsii.String("Repository"), &ecrrepository.EcrRepositoryConfig{
-			Name:               jsii.String("acme-registry"),
-			ImageTagMutability: jsii.String("IMMUTABLE"),
-			ForceDelete:        jsii.Bool(true),
+			Name:                       jsii.String("acme-registry"),
+			ImageTagMutability:         jsii.String("IMMUTABLE"),
+			ImageScanningConfiguration: &ecrrepository.EcrRepositoryImageScanningConfiguration{ScanOnPush: jsii.Bool(true)},
+			ForceDelete:                jsii.Bool(true),
 			EncryptionConfiguration: &[]*ecrrepository.EcrRepositoryEncryptionConfiguration{{
 				EncryptionType: jsii.String("KMS"), KmsKey: key.KeyArn(),
 			}},
+		})
+		ecrlifecyclepolicy.NewEcrLifecyclePolicy(stack, jsii.String("RepositoryLifecycle"), &ecrlifecyclepolicy.EcrLifecyclePolicyConfig{
+			Repository: repo.Name(), Policy: jsii.String(containerimage.LifecyclePolicy(containerimage.DefaultKeepImages)),
 		})
 		svc := fargateservice.New(stack, "Registry", &fargateservice.Props{
 			Image:              repositoryImage{scope: stack, repo: repo},
@@ -110,6 +118,13 @@ func TestFargateServiceLive(t *testing.T) {
 		deploy.Output(stack, "repo_arn", repo.Arn())
 		deploy.Output(stack, "repo_url", repo.RepositoryUrl())
 		deploy.Output(stack, "key_arn", key.KeyArn())
+		deploy.Output(stack, "waf_log_group", svc.WebACLLogGroupName())
+		deploy.Output(stack, "flow_log_id", svc.FlowLogID())
+		deploy.Output(stack, "flow_log_group", svc.FlowLogGroupName())
+		deploy.Output(stack, "flow_log_role_arn", svc.FlowLogRoleArn())
+		deploy.Output(stack, "default_sg", svc.DefaultSecurityGroupID())
+		deploy.Output(stack, "access_logs_bucket", accesslogs.Of(stack).BucketName())
+		deploy.Output(stack, "access_logs_bucket_arn", accesslogs.Of(stack).BucketArn())
 	})
 	out := func(name string) string { return d.Output(t, name) }
 	account, region := d.Config.AccountID, d.Config.Region
@@ -175,7 +190,7 @@ func TestFargateServiceLive(t *testing.T) {
 
 	iamc := iam.NewFromConfig(d.AWS)
 	t.Run("execution role", func(t *testing.T) {
-		trust := roleTrust(ctx, t, iamc, execRoleName)
+		trust := roleTrust(ctx, t, iamc, execRoleName, "ecs-tasks.amazonaws.com")
 		assert.Equal(t, stringList{account}, trust.Condition["StringEquals"]["aws:SourceAccount"])
 		st := inlineStatements(ctx, t, iamc, execRoleName)
 		// Exactly: pull this image, write this log group, read this secret (and decrypt it
@@ -205,7 +220,7 @@ func TestFargateServiceLive(t *testing.T) {
 	})
 
 	t.Run("task role", func(t *testing.T) {
-		trust := roleTrust(ctx, t, iamc, taskRoleName)
+		trust := roleTrust(ctx, t, iamc, taskRoleName, "ecs-tasks.amazonaws.com")
 		assert.Equal(t, stringList{account}, trust.Condition["StringEquals"]["aws:SourceAccount"])
 		assert.Equal(t, stringList{"arn:aws:ecs:" + region + ":" + account + ":*"}, trust.Condition["ArnLike"]["aws:SourceArn"])
 		assert.Empty(t, inlineStatements(ctx, t, iamc, taskRoleName), "no permissions until the stack grants some")
@@ -375,13 +390,18 @@ func TestFargateServiceLive(t *testing.T) {
 	})
 
 	elbc := elb.NewFromConfig(d.AWS)
-	t.Run("load balancer", func(t *testing.T) {
+	lbAttributes := func(t *testing.T) map[string]string {
+		t.Helper()
 		attrs, err := elbc.DescribeLoadBalancerAttributes(ctx, &elb.DescribeLoadBalancerAttributesInput{LoadBalancerArn: &lbArn})
 		require.NoError(t, err)
 		got := map[string]string{}
 		for _, a := range attrs.Attributes {
 			got[aws.ToString(a.Key)] = aws.ToString(a.Value)
 		}
+		return got
+	}
+	t.Run("load balancer", func(t *testing.T) {
+		got := lbAttributes(t)
 		assert.Equal(t, "true", got["routing.http.drop_invalid_header_fields.enabled"])
 		assert.Equal(t, "strictest", got["routing.http.desync_mitigation_mode"])
 		assert.Equal(t, "false", got["deletion_protection.enabled"], "off for this test stack only")
@@ -397,9 +417,105 @@ func TestFargateServiceLive(t *testing.T) {
 		assert.Equal(t, "/health", aws.ToString(tgs.TargetGroups[0].HealthCheckPath))
 	})
 
+	groupArn := func(name string) string { return "arn:aws:logs:" + region + ":" + account + ":log-group:" + name }
+	encryptedGroup := func(t *testing.T, name string) {
+		t.Helper()
+		groups, err := logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: &name})
+		require.NoError(t, err)
+		require.Len(t, groups.LogGroups, 1)
+		assert.EqualValues(t, 90, aws.ToInt32(groups.LogGroups[0].RetentionInDays), "%s kept 90 days", name)
+		assert.Equal(t, keyArn, aws.ToString(groups.LogGroups[0].KmsKeyId), "%s under the project key", name)
+	}
+
+	t.Run("load balancer access logs", func(t *testing.T) {
+		got := lbAttributes(t)
+		assert.Equal(t, "true", got["access_logs.s3.enabled"], "ELB.5")
+		assert.Equal(t, out("access_logs_bucket"), got["access_logs.s3.bucket"])
+		assert.Equal(t, "alb/acme-registry", got["access_logs.s3.prefix"])
+
+		s3c := s3.NewFromConfig(d.AWS, func(o *s3.Options) { o.UsePathStyle = true })
+		pol, err := s3c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(out("access_logs_bucket"))})
+		require.NoError(t, err)
+		st := parsePolicy(t, aws.ToString(pol.Policy))[accesslogs.LoadBalancerLogsSidPrefix+"FargateserviceRegistry"]
+		assert.Equal(t, map[string]any{"AWS": "arn:aws:iam::127311923021:root"}, st.Principal, "us-east-1's Elastic Load Balancing account")
+		assert.Equal(t, stringList{"s3:PutObject"}, st.Action)
+		assert.Equal(t, stringList{out("access_logs_bucket_arn") + "/alb/acme-registry/AWSLogs/" + account + "/*"}, st.Resource)
+	})
+
+	t.Run("web acl logging", func(t *testing.T) {
+		cfg, err := waf.GetLoggingConfiguration(ctx, &wafv2.GetLoggingConfigurationInput{ResourceArn: aws.String(out("web_acl_arn"))})
+		require.NoError(t, err, "WAF.11")
+		assert.Equal(t, []string{groupArn(out("waf_log_group"))}, cfg.LoggingConfiguration.LogDestinationConfigs)
+		var redacted []string
+		for _, f := range cfg.LoggingConfiguration.RedactedFields {
+			redacted = append(redacted, aws.ToString(f.SingleHeader.Name))
+		}
+		assert.Equal(t, fargateservice.DefaultRedactedLogHeaders, redacted)
+		assert.Equal(t, "aws-waf-logs-acme-registry", out("waf_log_group"))
+		encryptedGroup(t, out("waf_log_group"))
+
+		policies, err := logs.DescribeResourcePolicies(ctx, &cloudwatchlogs.DescribeResourcePoliciesInput{})
+		require.NoError(t, err)
+		var doc string
+		for _, p := range policies.ResourcePolicies {
+			if aws.ToString(p.PolicyName) == "acme-registry-waf-log-delivery" {
+				doc = aws.ToString(p.PolicyDocument)
+			}
+		}
+		require.NotEmpty(t, doc, "the log group resource policy")
+		st := parsePolicy(t, doc)[fargateservice.WAFLogDeliverySid]
+		assert.Equal(t, map[string]any{"Service": "delivery.logs.amazonaws.com"}, st.Principal)
+		assert.ElementsMatch(t, stringList{"logs:CreateLogStream", "logs:PutLogEvents"}, st.Action)
+		assert.Equal(t, stringList{groupArn(out("waf_log_group")) + ":log-stream:*"}, st.Resource)
+		assert.Equal(t, stringList{account}, st.Condition["StringEquals"]["aws:SourceAccount"])
+		assert.Equal(t, stringList{"arn:aws:logs:" + region + ":" + account + ":*"}, st.Condition["ArnLike"]["aws:SourceArn"])
+	})
+
+	t.Run("flow logs", func(t *testing.T) {
+		flows, err := ec2c.DescribeFlowLogs(ctx, &ec2.DescribeFlowLogsInput{FlowLogIds: []string{out("flow_log_id")}})
+		require.NoError(t, err)
+		require.Len(t, flows.FlowLogs, 1, "EC2.6")
+		f := flows.FlowLogs[0]
+		assert.Equal(t, out("vpc_id"), aws.ToString(f.ResourceId))
+		assert.Equal(t, ec2types.TrafficTypeAll, f.TrafficType)
+		assert.Equal(t, ec2types.LogDestinationTypeCloudWatchLogs, f.LogDestinationType)
+		assert.Equal(t, groupArn(out("flow_log_group")), aws.ToString(f.LogDestination))
+		assert.Equal(t, out("flow_log_role_arn"), aws.ToString(f.DeliverLogsPermissionArn))
+		encryptedGroup(t, out("flow_log_group"))
+
+		name := roleNameOf(out("flow_log_role_arn"))
+		trust := roleTrust(ctx, t, iamc, name, "vpc-flow-logs.amazonaws.com")
+		assert.Equal(t, stringList{account}, trust.Condition["StringEquals"]["aws:SourceAccount"])
+		assert.Equal(t, stringList{"arn:aws:ec2:" + region + ":" + account + ":vpc-flow-log/*"}, trust.Condition["ArnLike"]["aws:SourceArn"])
+		st := inlineStatements(ctx, t, iamc, name)
+		require.Len(t, st, 2, "%v", st)
+		assert.ElementsMatch(t, stringList{"logs:CreateLogStream", "logs:PutLogEvents"}, st[fargateservice.WriteFlowLogsSid].Action)
+		assert.Equal(t, stringList{groupArn(out("flow_log_group")) + ":log-stream:*"}, st[fargateservice.WriteFlowLogsSid].Resource)
+		assert.Equal(t, stringList{"logs:DescribeLogStreams"}, st[fargateservice.DescribeFlowLogsSid].Action)
+		assert.Equal(t, stringList{groupArn(out("flow_log_group")) + ":*"}, st[fargateservice.DescribeFlowLogsSid].Resource)
+	})
+
+	t.Run("default security group", func(t *testing.T) {
+		groups, err := ec2c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
+			{Name: aws.String("vpc-id"), Values: []string{out("vpc_id")}}, {Name: aws.String("group-name"), Values: []string{"default"}}}})
+		require.NoError(t, err)
+		require.Len(t, groups.SecurityGroups, 1)
+		assert.Equal(t, out("default_sg"), aws.ToString(groups.SecurityGroups[0].GroupId), "the VPC's default group is the one managed")
+		assert.Empty(t, sgRules(ctx, t, ec2c, out("default_sg")), "EC2.2: no rule in or out")
+	})
+
 	assert.True(t, d.PlanIsEmpty(t), "a second plan finds no drift")
 
 	d.AfterDestroy(func(t *testing.T) {
+		for _, name := range []string{out("waf_log_group"), out("flow_log_group")} {
+			groups, err := logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(name)})
+			require.NoError(t, err)
+			assert.Empty(t, groups.LogGroups, "log group %s deleted", name)
+		}
+		flows, err := ec2c.DescribeFlowLogs(ctx, &ec2.DescribeFlowLogsInput{FlowLogIds: []string{out("flow_log_id")}})
+		if err == nil {
+			assert.Empty(t, flows.FlowLogs, "flow log deleted")
+		}
 		svcs, err := ecsc.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: &clusterName, Services: []string{serviceName}})
 		if err == nil {
 			for _, s := range svcs.Services {
@@ -439,16 +555,16 @@ func nilIfEmpty(m map[string]map[string]stringList) map[string]map[string]string
 	return m
 }
 
-// roleTrust returns the role's single trust statement after checking it lets only ECS
-// tasks assume the role.
-func roleTrust(ctx context.Context, t *testing.T, c *iam.Client, name string) policyStatement {
+// roleTrust returns the role's single trust statement after checking it lets only
+// service assume the role.
+func roleTrust(ctx context.Context, t *testing.T, c *iam.Client, name, service string) policyStatement {
 	t.Helper()
 	role, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: &name})
 	require.NoError(t, err)
 	trust := parsePolicy(t, aws.ToString(role.Role.AssumeRolePolicyDocument))
 	require.Len(t, trust, 1)
 	for _, st := range trust {
-		assert.Equal(t, map[string]any{"Service": "ecs-tasks.amazonaws.com"}, st.Principal)
+		assert.Equal(t, map[string]any{"Service": service}, st.Principal)
 		assert.Equal(t, stringList{"sts:AssumeRole"}, st.Action)
 		return st
 	}

@@ -11,9 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/acme/module-registry/constructs/encryptionkey"
+	"github.com/acme/module-registry/constructs/githuboidc"
+	"github.com/acme/module-registry/constructs/secretrotation"
 	"github.com/acme/module-registry/constructs/securebucket"
 )
 
@@ -40,6 +43,14 @@ const (
 	// DefaultIngressCidrs: the registry is internal; only private address space reaches
 	// its load balancer unless configured otherwise.
 	DefaultIngressCidrs = "10.0.0.0/8"
+	// DefaultRotationZip is where synth builds the secrets' rotation function.
+	DefaultRotationZip = ".run/lambda/rotate-secret.zip"
+	// DefaultRotationDays is how often the secrets rotate.
+	DefaultRotationDays = secretrotation.DefaultRotationDays
+	// DefaultGitHubRepository is the repository whose workflows deploy the registry.
+	DefaultGitHubRepository = "acme/module-registry"
+	// DefaultGitHubDeployRef is the only ref the deploy role trusts by default.
+	DefaultGitHubDeployRef = githuboidc.DefaultDeployRef
 )
 
 // Config is the complete, validated configuration of one deployment.
@@ -80,6 +91,28 @@ type Config struct {
 	// CertificateArn is the ACM certificate of the HTTPS listener (ACME_CERTIFICATE_ARN);
 	// required in dev/prod. Local serves plain HTTP.
 	CertificateArn string
+	// RotationZip is where the secrets' rotation function is built before synth
+	// (ACME_ROTATION_ZIP, default .run/lambda/rotate-secret.zip, made absolute).
+	RotationZip string
+	// RotationDays is how often the JWT secret and the admin password rotate
+	// (ACME_ROTATION_DAYS, 1-30, default 30).
+	RotationDays int
+	// GitHubRepository is the "<owner>/<name>" whose workflows may deploy (the deploy
+	// role) and plan (the plan role) through OIDC; dev/prod (ACME_GITHUB_REPOSITORY,
+	// default acme/module-registry).
+	GitHubRepository string
+	// GitHubDeployRef is the one ref the deploy role trusts (ACME_GITHUB_DEPLOY_REF,
+	// default refs/heads/main, unset when GitHubDeployEnvironment is set).
+	GitHubDeployRef string
+	// GitHubDeployEnvironment, when set, is the one GitHub environment the deploy role
+	// trusts instead of a ref (ACME_GITHUB_DEPLOY_ENVIRONMENT, default none).
+	GitHubDeployEnvironment string
+	// GitHubOIDCProviderArn is the account's existing GitHub OIDC provider
+	// (ACME_GITHUB_OIDC_PROVIDER_ARN, default none: the governance stack creates it).
+	GitHubOIDCProviderArn string
+	// CIPermissionsBoundaryArn caps the CI roles (ACME_CI_PERMISSIONS_BOUNDARY_ARN,
+	// default none: githuboidc's default).
+	CIPermissionsBoundaryArn string
 }
 
 // Variables lists every environment variable Load reads, for documentation and tests.
@@ -87,6 +120,8 @@ var Variables = []string{
 	"ACME_ENV", "ACME_REGION", "ACME_ACCOUNT_ID", "ACME_ARTIFACTS_BUCKET",
 	"ACME_KMS_KEY_ALIAS", "ACME_AWS_ENDPOINT", "ACME_STATE_DIR", "ACME_STATE_BUCKET", "ACME_STATE_KMS_KEY_ARN",
 	"ACME_IMAGE_LAYOUT", "ACME_INGRESS_CIDRS", "ACME_INTERNET_FACING", "ACME_CERTIFICATE_ARN",
+	"ACME_ROTATION_ZIP", "ACME_ROTATION_DAYS", "ACME_GITHUB_REPOSITORY", "ACME_GITHUB_DEPLOY_REF",
+	"ACME_GITHUB_DEPLOY_ENVIRONMENT", "ACME_GITHUB_OIDC_PROVIDER_ARN", "ACME_CI_PERMISSIONS_BOUNDARY_ARN",
 }
 
 // FromEnv loads the configuration from the process environment.
@@ -113,6 +148,20 @@ func Load(getenv func(string) string) (Config, error) {
 		StateKMSKeyArn:  getenv("ACME_STATE_KMS_KEY_ARN"),
 		ImageLayout:     get("ACME_IMAGE_LAYOUT", DefaultImageLayout),
 		CertificateArn:  getenv("ACME_CERTIFICATE_ARN"),
+		RotationZip:     get("ACME_ROTATION_ZIP", DefaultRotationZip),
+
+		GitHubRepository:         get("ACME_GITHUB_REPOSITORY", DefaultGitHubRepository),
+		GitHubDeployRef:          strings.TrimSpace(getenv("ACME_GITHUB_DEPLOY_REF")),
+		GitHubDeployEnvironment:  strings.TrimSpace(getenv("ACME_GITHUB_DEPLOY_ENVIRONMENT")),
+		GitHubOIDCProviderArn:    strings.TrimSpace(getenv("ACME_GITHUB_OIDC_PROVIDER_ARN")),
+		CIPermissionsBoundaryArn: strings.TrimSpace(getenv("ACME_CI_PERMISSIONS_BOUNDARY_ARN")),
+	}
+	if c.GitHubDeployEnvironment == "" && c.GitHubDeployRef == "" {
+		c.GitHubDeployRef = DefaultGitHubDeployRef
+	}
+	var badDays error
+	if c.RotationDays, badDays = strconv.Atoi(get("ACME_ROTATION_DAYS", strconv.Itoa(DefaultRotationDays))); badDays != nil || c.RotationDays == 0 {
+		badDays = fmt.Errorf("config: ACME_ROTATION_DAYS: %q is not a number of days between 1 and %d", get("ACME_ROTATION_DAYS", ""), secretrotation.MaxRotationDays)
 	}
 	for _, cidr := range strings.Split(get("ACME_INGRESS_CIDRS", DefaultIngressCidrs), ",") {
 		if cidr = strings.TrimSpace(cidr); cidr != "" {
@@ -127,6 +176,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if abs, err := filepath.Abs(c.ImageLayout); err == nil {
 		c.ImageLayout = abs
+	}
+	if abs, err := filepath.Abs(c.RotationZip); err == nil {
+		c.RotationZip = abs
 	}
 	if c.Environment == Local {
 		if c.Endpoint == "" {
@@ -145,7 +197,7 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.StateDir = abs
 	}
-	return c, errors.Join(badBool, c.Validate())
+	return c, errors.Join(badBool, badDays, c.Validate())
 }
 
 var (
@@ -189,6 +241,13 @@ func (c Config) Validate() error {
 	if c.CertificateArn != "" && !certArnPattern.MatchString(c.CertificateArn) {
 		bad("ACME_CERTIFICATE_ARN", "%q is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)", c.CertificateArn)
 	}
+	// 0 leaves the schedule to secretrotation's default (Load always sets a value).
+	if c.RotationDays < 0 || c.RotationDays > secretrotation.MaxRotationDays {
+		bad("ACME_ROTATION_DAYS", "%d is not between 1 and %d days", c.RotationDays, secretrotation.MaxRotationDays)
+	}
+	if c.Environment != Local {
+		errs = append(errs, c.validateGitHub()...)
+	}
 	switch c.Environment {
 	case Local:
 		if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -218,6 +277,40 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateGitHub checks the CI settings, which only dev and prod use.
+func (c Config) validateGitHub() []error {
+	var errs []error
+	bad := func(variable, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("config: %s: %s", variable, fmt.Sprintf(format, args...)))
+	}
+	if err := githuboidc.ValidateRepository(c.GitHubRepository); err != nil {
+		bad("ACME_GITHUB_REPOSITORY", "%v", err)
+	}
+	switch {
+	case c.GitHubDeployRef != "" && c.GitHubDeployEnvironment != "":
+		bad("ACME_GITHUB_DEPLOY_REF", "is %q but ACME_GITHUB_DEPLOY_ENVIRONMENT is %q; the deploy role trusts one or the other", c.GitHubDeployRef, c.GitHubDeployEnvironment)
+	case c.GitHubDeployEnvironment != "":
+		if err := githuboidc.ValidateEnvironment(c.GitHubDeployEnvironment); err != nil {
+			bad("ACME_GITHUB_DEPLOY_ENVIRONMENT", "%v", err)
+		}
+	default:
+		if err := githuboidc.ValidateRef(c.GitHubDeployRef); err != nil {
+			bad("ACME_GITHUB_DEPLOY_REF", "%v", err)
+		}
+	}
+	if c.GitHubOIDCProviderArn != "" {
+		if err := githuboidc.ValidateProviderArn(c.GitHubOIDCProviderArn); err != nil {
+			bad("ACME_GITHUB_OIDC_PROVIDER_ARN", "%v", err)
+		}
+	}
+	if c.CIPermissionsBoundaryArn != "" {
+		if err := githuboidc.ValidatePolicyArn(c.CIPermissionsBoundaryArn); err != nil {
+			bad("ACME_CI_PERMISSIONS_BOUNDARY_ARN", "%v", err)
+		}
+	}
+	return errs
 }
 
 // IsLocal reports whether the configuration targets the emulator.

@@ -7,9 +7,10 @@
 // The trail delivers to two places, both encrypted with the project key:
 //
 //   - a dedicated log bucket "{artifacts bucket}-cloudtrail-logs-{account id}" built with
-//     securebucket (SSE-KMS, versioned, public access blocked), moving logs to GLACIER
-//     after 90 days, whose policy lets cloudtrail.amazonaws.com check the bucket ACL and
-//     write under AWSLogs/{account id}/ only, and only for this trail (aws:SourceArn);
+//     securebucket (SSE-KMS, versioned, public access blocked, its own access logged into
+//     the stack's access-log bucket), moving logs to GLACIER after 90 days, whose policy
+//     lets cloudtrail.amazonaws.com check the bucket ACL and write under
+//     AWSLogs/{account id}/ only, and only for this trail (aws:SourceArn);
 //   - a CloudWatch Logs group "/aws/cloudtrail/{trail name}" kept 90 days, written through
 //     a role that only cloudtrail.amazonaws.com may assume, only for this trail, and that
 //     may only create log streams and put log events in that group.
@@ -41,6 +42,7 @@ import (
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
+	"github.com/acme/module-registry/constructs/accesslogs"
 	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/iampolicy"
 	"github.com/acme/module-registry/constructs/internal/awsenv"
@@ -111,6 +113,10 @@ type Props struct {
 	// DataEventTableArns are DynamoDB tables whose item operations (PutItem, GetItem,
 	// DeleteItem, Query, Scan, ...) are logged as data events. Default: none.
 	DataEventTableArns []string
+	// AccessLogs receives the S3 server access logs of the log bucket, so every read of
+	// the audit logs is recorded too. Default: the stack's access-log bucket
+	// (accesslogs.Of).
+	AccessLogs *accesslogs.Bucket
 }
 
 // Trail is the audit trail with its log bucket, log group and delivery role.
@@ -171,6 +177,7 @@ func New(scope constructs.Construct, id string, props *Props) *Trail {
 		BucketName:    p.ArtifactsBucketName + LogBucketNameInfix + *env.AccountID,
 		EncryptionKey: bucketKey,
 		RemovalPolicy: p.RemovalPolicy,
+		AccessLogs:    p.AccessLogs,
 	}
 	if t.archiveValid() {
 		bucketProps.Transitions = []securebucket.Transition{{Days: p.LogArchiveDays, StorageClass: p.LogArchiveStorageClass}}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/acme/module-registry/constructs/accesslogs"
 	"github.com/acme/module-registry/constructs/audittrail"
 	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/internal/synthtest"
@@ -305,6 +306,24 @@ func TestKeyPolicyStatements(t *testing.T) {
 	assert.Regexp(t, matchRef(logGroupArnPattern+"/aws/cloudtrail/acme-audit-trail"), c["ArnEquals kms:EncryptionContext:aws:logs:arn"][0])
 }
 
+// CloudTrail.7: the log bucket's own access is logged, into the stack's access-log
+// bucket unless AccessLogs names another.
+func TestLogBucketAccessIsLogged(t *testing.T) {
+	f := synthDefault(t)
+	name, _ := resourceNamed(t, f.out, "aws_s3_bucket", "LogBucket")
+	_, logging := resourceNamed(t, f.out, "aws_s3_bucket_logging", "LogBucket")
+	assert.Equal(t, "${aws_s3_bucket."+name+".id}", logging["bucket"])
+	assert.Regexp(t, `^\$\{aws_s3_bucket\.AccessLogs_Bucket_[^.]+\.bucket\}$`, logging["target_bucket"])
+	assert.Regexp(t, `^s3/pkg-artifacts-cloudtrail-logs-\$\{data\.aws_caller_identity\.[^.]+\.account_id\}/$`, logging["target_prefix"])
+
+	stack := synthtest.NewStack(t)
+	logs := accesslogs.New(stack, "AuditAccessLogs", &accesslogs.Props{BucketName: "audit-access-logs"})
+	audittrail.New(stack, "AuditTrail", &audittrail.Props{EncryptionKey: encryptionkey.New(stack, "Key", nil), AccessLogs: logs})
+	out := synthtest.Synth(t, stack)
+	_, logging = resourceNamed(t, out, "aws_s3_bucket_logging", "LogBucket")
+	assert.Regexp(t, `^\$\{aws_s3_bucket\.AuditAccessLogs_Bucket_[^.]+\.bucket\}$`, logging["target_bucket"])
+}
+
 func TestOverrides(t *testing.T) {
 	stack, _ := newTrail(t, audittrail.Props{
 		TrailName:              "team-b-trail",
@@ -323,7 +342,7 @@ func TestOverrides(t *testing.T) {
 	assert.Equal(t, "/team-b/audit", lg["name"])
 	assert.EqualValues(t, 365, lg["retention_in_days"])
 	assert.Equal(t, "team-b-trail-logs", out.Resource(t, "aws_iam_role")["name"])
-	b := out.Resource(t, "aws_s3_bucket")
+	_, b := resourceNamed(t, out, "aws_s3_bucket", "LogBucket")
 	assert.Regexp(t, matchRef("team-b-models-cloudtrail-logs-${data.aws_caller_identity.*.account_id}"), b["bucket"])
 	assert.Equal(t, true, b["force_destroy"])
 	assert.Contains(t, out.Raw, `"storage_class": "STANDARD_IA"`)

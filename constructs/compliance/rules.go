@@ -65,7 +65,10 @@ type stackTree struct {
 // Secrets Manager, ECR), buckets versioned, TLS-only, owner-enforced and with public
 // access blocked, log groups with retention, IAM without wildcards outside the named
 // exceptions, containers with a read-only root, a non-root user and an image pinned by
-// digest, and ECS services without public IPs. Violations come back sorted, all at once.
+// digest, and ECS services without public IPs; and the Security Hub FSBP controls each
+// rule carries (Controls): S3 logging, notifications and lifecycles, the trail's
+// settings, key rotation and decrypt grants, tables, ECS, load balancers, web ACLs, VPCs
+// and ECR repositories. Violations come back sorted, all at once.
 // A waiver without a reason is an error, one line per such waiver.
 func Check(stackJSON []byte, opts Options) ([]Violation, error) {
 	var invalid []error
@@ -89,6 +92,16 @@ func Check(stackJSON []byte, opts Options) ([]Violation, error) {
 	c.encryptedAtRest()
 	c.logGroups()
 	c.containers()
+	c.identities()
+	c.s3Buckets()
+	c.trails()
+	c.keys()
+	c.tables()
+	c.services()
+	c.repositories()
+	c.loadBalancers()
+	c.webACLs()
+	c.networks()
 
 	var out []Violation
 	for _, v := range c.out {
@@ -120,8 +133,13 @@ type checker struct {
 	out  []Violation
 }
 
+// add records a violation; the detail names the FSBP controls the rule implements.
 func (c *checker) add(addr, rule, format string, a ...any) {
-	c.out = append(c.out, Violation{Address: addr, Rule: rule, Detail: fmt.Sprintf(format, a...)})
+	detail := fmt.Sprintf(format, a...)
+	if controls := ruleControls[rule]; len(controls) > 0 {
+		detail += " (FSBP " + strings.Join(controls, ", ") + ")"
+	}
+	c.out = append(c.out, Violation{Address: addr, Rule: rule, Detail: detail})
 }
 
 // resources returns the names of every resource of typ, sorted.
@@ -172,15 +190,23 @@ func (c *checker) buckets() {
 	ver := c.attachedTo("aws_s3_bucket_versioning")
 	own := c.attachedTo("aws_s3_bucket_ownership_controls")
 	pol := c.attachedTo("aws_s3_bucket_policy")
+	serverTargets, loadBalancerTargets := c.logTargets()
 	for _, name := range c.resources("aws_s3_bucket") {
 		addr := "aws_s3_bucket." + name
-		if !anyOf(sse[name], func(b map[string]any) bool {
-			return anyOf(blocks(b["rule"]), func(r map[string]any) bool {
-				return anyOf(blocks(r["apply_server_side_encryption_by_default"]), func(d map[string]any) bool {
-					return d["sse_algorithm"] == "aws:kms" && c.projectKey(d["kms_master_key_id"])
+		defaultIs := func(ok func(d map[string]any) bool) bool {
+			return anyOf(sse[name], func(b map[string]any) bool {
+				return anyOf(blocks(b["rule"]), func(r map[string]any) bool {
+					return anyOf(blocks(r["apply_server_side_encryption_by_default"]), ok)
 				})
 			})
-		}) {
+		}
+		projectKMS := defaultIs(func(d map[string]any) bool {
+			return d["sse_algorithm"] == "aws:kms" && c.projectKey(d["kms_master_key_id"])
+		})
+		// AccessLogTargetEncryption: log targets may, and must, use SSE-S3.
+		logTargetSSES3 := (serverTargets[name] || loadBalancerTargets[name]) &&
+			defaultIs(func(d map[string]any) bool { return d["sse_algorithm"] == "AES256" })
+		if !projectKMS && !logTargetSSES3 {
 			c.add(addr, RuleS3KMS, "default encryption is not SSE-KMS under the project key")
 		}
 		if !anyOf(pab[name], func(b map[string]any) bool {
@@ -282,6 +308,7 @@ func (c *checker) containers() {
 			if img, _ := d["image"].(string); !digestPinned.MatchString(c.followPush(img)) {
 				c.add(where, RuleContainerDigest, "image %q is not pinned by digest (@sha256:...)", img)
 			}
+			c.containerSettings(where, d)
 		}
 	}
 	for _, name := range c.resources("aws_ecs_service") {
@@ -309,9 +336,11 @@ func nonRoot(user string) bool {
 	return u != "" && u != "0" && u != "root"
 }
 
-// blocks returns a nested block as a list: cdktf writes single blocks as objects and
-// repeated ones as arrays.
-func blocks(v any) []map[string]any {
+func blocks(v any) []map[string]any { return NestedBlocks(v) }
+
+// NestedBlocks returns a nested block of a synthesized stack as a list: cdktf writes
+// single blocks as objects and repeated ones as arrays. Tools reading stacks use it too.
+func NestedBlocks(v any) []map[string]any {
 	switch x := v.(type) {
 	case map[string]any:
 		return []map[string]any{x}

@@ -63,7 +63,7 @@ func TestEachRuleFires(t *testing.T) {
 			res(tr, "aws_s3_bucket_versioning", "b")["versioning_configuration"] = map[string]any{"status": "Suspended"}
 		}},
 		{compliance.RuleS3OwnerEnforced, "aws_s3_bucket.b", func(tr map[string]any) {
-			delete(tr["resource"].(map[string]any), "aws_s3_bucket_ownership_controls")
+			delete(tr["resource"].(map[string]any)["aws_s3_bucket_ownership_controls"].(map[string]any), "b")
 		}},
 		{compliance.RuleS3TLSOnly, "aws_s3_bucket.b", func(tr map[string]any) {
 			st := tr["data"].(map[string]any)["aws_iam_policy_document"].(map[string]any)["bucketpolicy"].(map[string]any)["statement"].([]any)[0].(map[string]any)
@@ -89,19 +89,19 @@ func TestEachRuleFires(t *testing.T) {
 			st["resources"] = []any{"*"}
 		}},
 		{compliance.RuleContainerReadOnly, "aws_ecs_task_definition.td container app", func(tr map[string]any) {
-			res(tr, "aws_ecs_task_definition", "td")["container_definitions"] = `[{"name":"app","image":"${terraform_data.push.output}","user":"65532"}]`
+			res(tr, "aws_ecs_task_definition", "td")["container_definitions"] = `[{"name":"app","image":"${terraform_data.push.output}","user":"65532","logConfiguration":{"logDriver":"awslogs"}}]`
 		}},
 		{compliance.RuleContainerNonRoot, "aws_ecs_task_definition.td container app", func(tr map[string]any) {
-			res(tr, "aws_ecs_task_definition", "td")["container_definitions"] = `[{"name":"app","image":"${terraform_data.push.output}","user":"0:0","readonlyRootFilesystem":true}]`
+			res(tr, "aws_ecs_task_definition", "td")["container_definitions"] = `[{"name":"app","image":"${terraform_data.push.output}","user":"0:0","readonlyRootFilesystem":true,"logConfiguration":{"logDriver":"awslogs"}}]`
 		}},
 		{compliance.RuleContainerNonRoot, "aws_ecs_task_definition.td container app", func(tr map[string]any) {
-			res(tr, "aws_ecs_task_definition", "td")["container_definitions"] = `[{"name":"app","image":"${terraform_data.push.output}","readonlyRootFilesystem":true}]`
+			res(tr, "aws_ecs_task_definition", "td")["container_definitions"] = `[{"name":"app","image":"${terraform_data.push.output}","readonlyRootFilesystem":true,"logConfiguration":{"logDriver":"awslogs"}}]`
 		}},
 		{compliance.RuleContainerDigest, "aws_ecs_task_definition.td container app", func(tr map[string]any) {
 			res(tr, "terraform_data", "push")["input"] = "${aws_ecr_repository.repo.repository_url}:latest"
 		}},
 		{compliance.RuleContainerDigest, "aws_ecs_task_definition.td container app", func(tr map[string]any) {
-			res(tr, "aws_ecs_task_definition", "td")["container_definitions"] = `[{"name":"app","image":"nginx:1.27","user":"1000","readonlyRootFilesystem":true}]`
+			res(tr, "aws_ecs_task_definition", "td")["container_definitions"] = `[{"name":"app","image":"nginx:1.27","user":"1000","readonlyRootFilesystem":true,"logConfiguration":{"logDriver":"awslogs"}}]`
 		}},
 		{compliance.RuleContainerReadable, "aws_ecs_task_definition.td", func(tr map[string]any) {
 			res(tr, "aws_ecs_task_definition", "td")["container_definitions"] = `${jsonencode(local.defs)}`
@@ -122,13 +122,17 @@ func TestEachRuleFires(t *testing.T) {
 func TestBucketWithoutAnyConfigurationBreaksEveryBucketRule(t *testing.T) {
 	tree := compliant(t)
 	res(tree, "aws_s3_bucket_public_access_block", "b")["bucket"] = "other"
-	for _, typ := range []string{"aws_s3_bucket_server_side_encryption_configuration", "aws_s3_bucket_versioning", "aws_s3_bucket_ownership_controls", "aws_s3_bucket_policy"} {
-		delete(tree["resource"].(map[string]any), typ)
+	for _, typ := range []string{"aws_s3_bucket_server_side_encryption_configuration", "aws_s3_bucket_versioning", "aws_s3_bucket_ownership_controls", "aws_s3_bucket_policy",
+		"aws_s3_bucket_logging", "aws_s3_bucket_notification", "aws_s3_bucket_lifecycle_configuration"} {
+		delete(tree["resource"].(map[string]any)[typ].(map[string]any), "b")
 	}
 	assert.ElementsMatch(t, []string{
 		"aws_s3_bucket.b " + compliance.RuleS3KMS, "aws_s3_bucket.b " + compliance.RuleS3PublicAccess,
 		"aws_s3_bucket.b " + compliance.RuleS3Versioning, "aws_s3_bucket.b " + compliance.RuleS3OwnerEnforced,
-		"aws_s3_bucket.b " + compliance.RuleS3TLSOnly,
+		"aws_s3_bucket.b " + compliance.RuleS3TLSOnly, "aws_s3_bucket.b " + compliance.RuleS3AccessLogging,
+		"aws_s3_bucket.b " + compliance.RuleS3EventNotifications, "aws_s3_bucket.b " + compliance.RuleS3Lifecycle,
+		// The trail's log bucket lost its logging too.
+		"aws_cloudtrail.trail " + compliance.RuleCloudTrailBucketLogged,
 	}, check(t, tree, compliance.Options{}))
 }
 

@@ -1,6 +1,8 @@
 // Package containerimage provides the registry's container image in a private ECR
-// repository: KMS-encrypted with the project key, IMMUTABLE tags, scan on push, and the
-// image pushed during deploy and referenced only by digest.
+// repository: KMS-encrypted with the project key, IMMUTABLE tags, scan on push, a
+// lifecycle policy that keeps the images a deployment can run (the newest KeepImages)
+// and expires the rest, and the image pushed during deploy and referenced only by
+// digest.
 //
 // The image is built before synth (no Docker needed):
 //
@@ -18,6 +20,7 @@
 package containerimage
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
@@ -27,6 +30,7 @@ import (
 
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/ecrlifecyclepolicy"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/ecrrepository"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
@@ -38,8 +42,15 @@ import (
 	"github.com/acme/module-registry/constructs/removal"
 )
 
-// DefaultRepositoryName is the repository's default name.
-const DefaultRepositoryName = "acme-registry"
+// Defaults.
+const (
+	DefaultRepositoryName = "acme-registry"
+	// DefaultKeepImages keeps the running image and the ones a rollback may return to.
+	DefaultKeepImages = 10
+	// UntaggedExpiryDays is when untagged images expire: every push tags its image, so
+	// an untagged one is left over (a tag moved away from it) and nothing runs it.
+	UntaggedExpiryDays = 1
+)
 
 // DefaultPushCommand pushes a layout to an ECR repository. New appends
 // "-layout <dir> -digest <digest> -repository <url>".
@@ -87,6 +98,10 @@ type Props struct {
 	// for local and test stacks. Default: removal.Retain (destroy fails while images
 	// remain).
 	RemovalPolicy removal.Policy
+	// KeepImages is how many of the most recently pushed images the repository keeps,
+	// 1-1000: the one the service runs and those a rollback may return to. Older images
+	// expire, and untagged ones a day after their push. Default: 10.
+	KeepImages int
 }
 
 // Image is the ECR repository and the pushed image.
@@ -108,6 +123,7 @@ func New(scope constructs.Construct, id string, props *Props) *Image {
 		p.PushCommand = DefaultPushCommand
 	}
 	defaults.Set(&p.PushWorkingDir, moduleRoot())
+	defaults.Set(&p.KeepImages, DefaultKeepImages)
 	img := &Image{props: p}
 	constructs.NewConstruct_Override(img, scope, jsii.String(id))
 	img.grants = grant.New(img)
@@ -141,6 +157,10 @@ func New(scope constructs.Construct, id string, props *Props) *Image {
 		}}
 	}
 	img.repo = ecrrepository.NewEcrRepository(img, jsii.String("Repository"), cfg)
+	ecrlifecyclepolicy.NewEcrLifecyclePolicy(img, jsii.String("LifecyclePolicy"), &ecrlifecyclepolicy.EcrLifecyclePolicyConfig{
+		Repository: img.repo.Name(),
+		Policy:     jsii.String(LifecyclePolicy(p.KeepImages)),
+	})
 
 	repoURL := img.repo.RepositoryUrl()
 	// The repository URL is the last argument: local-exec runs interpreter + command
@@ -173,6 +193,39 @@ func New(scope constructs.Construct, id string, props *Props) *Image {
 	})
 	img.push.AddOverride(jsii.String("input"), jsii.String(fmt.Sprintf("%s@%s", *repoURL, digest)))
 	return img
+}
+
+// lifecycleRule is one rule of an ECR lifecycle policy, in ECR's JSON.
+type lifecycleRule struct {
+	RulePriority int    `json:"rulePriority"`
+	Description  string `json:"description"`
+	Selection    struct {
+		TagStatus   string `json:"tagStatus"`
+		CountType   string `json:"countType"`
+		CountUnit   string `json:"countUnit,omitempty"`
+		CountNumber int    `json:"countNumber"`
+	} `json:"selection"`
+	Action struct {
+		Type string `json:"type"`
+	} `json:"action"`
+}
+
+// LifecyclePolicy is the repository's lifecycle policy: untagged images expire
+// UntaggedExpiryDays after their push, and of the rest only the keep most recently
+// pushed stay. ECR evaluates the "any" rule last, so it has the highest priority number.
+func LifecyclePolicy(keep int) string {
+	untagged := lifecycleRule{RulePriority: 1, Description: fmt.Sprintf("Expire untagged images %d day after push", UntaggedExpiryDays)}
+	untagged.Selection.TagStatus, untagged.Selection.CountType = "untagged", "sinceImagePushed"
+	untagged.Selection.CountUnit, untagged.Selection.CountNumber = "days", UntaggedExpiryDays
+	untagged.Action.Type = "expire"
+	older := lifecycleRule{RulePriority: 2, Description: fmt.Sprintf("Keep the %d most recently pushed images", keep)}
+	older.Selection.TagStatus, older.Selection.CountType, older.Selection.CountNumber = "any", "imageCountMoreThan", keep
+	older.Action.Type = "expire"
+	out, err := json.Marshal(map[string]any{"rules": []lifecycleRule{untagged, older}})
+	if err != nil {
+		panic(err) // strings and numbers only: cannot fail
+	}
+	return string(out)
 }
 
 // moduleRoot is the nearest directory with a go.mod from the working directory up, or "".
@@ -265,6 +318,9 @@ func (i *Image) validate(e *validation.Errors) {
 				e.Addf("PushEnvironment", "%s would be written to the synthesized configuration; give real credentials through Terraform's environment (fake ones are accepted only with AWS_ENDPOINT_URL on a loopback emulator)", k)
 			}
 		}
+	}
+	if p.KeepImages < 1 || p.KeepImages > 1000 {
+		e.Addf("KeepImages", "must be between 1 and 1000, got %d", p.KeepImages)
 	}
 	e.CheckRemovalPolicy(p.RemovalPolicy)
 	i.grants.Validate(e)

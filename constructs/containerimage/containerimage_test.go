@@ -100,6 +100,39 @@ func resourceName(t *testing.T, out *synthtest.Result, typ string) string {
 	return ""
 }
 
+// ECR.3: a lifecycle policy keeps the newest images (the running one and the ones a
+// rollback may return to) and expires the rest; untagged ones go after a day.
+func TestLifecyclePolicyKeepsTheImagesInUse(t *testing.T) {
+	layout, _ := testLayout(t, "registry binary")
+	for _, c := range []struct {
+		keep, want int
+	}{{0, containerimage.DefaultKeepImages}, {3, 3}} {
+		stack := synthtest.NewStack(t)
+		containerimage.New(stack, "Image", &containerimage.Props{EncryptionKey: encryptionkey.New(stack, "Key", nil), LayoutDir: layout, KeepImages: c.keep})
+		out := synthtest.Synth(t, stack)
+		lp := out.Resource(t, "aws_ecr_lifecycle_policy")
+		assert.Equal(t, "${aws_ecr_repository."+resourceName(t, out, "aws_ecr_repository")+".name}", lp["repository"])
+		var policy struct {
+			Rules []struct {
+				RulePriority int `json:"rulePriority"`
+				Selection    struct {
+					TagStatus, CountType, CountUnit string
+					CountNumber                     int
+				}
+				Action struct{ Type string }
+			}
+		}
+		require.NoError(t, json.Unmarshal([]byte(lp["policy"].(string)), &policy))
+		require.Len(t, policy.Rules, 2)
+		untagged, older := policy.Rules[0], policy.Rules[1]
+		assert.Equal(t, []any{1, "untagged", "sinceImagePushed", "days", 1, "expire"},
+			[]any{untagged.RulePriority, untagged.Selection.TagStatus, untagged.Selection.CountType, untagged.Selection.CountUnit, untagged.Selection.CountNumber, untagged.Action.Type})
+		assert.Equal(t, []any{2, "any", "imageCountMoreThan", c.want, "expire"},
+			[]any{older.RulePriority, older.Selection.TagStatus, older.Selection.CountType, older.Selection.CountNumber, older.Action.Type},
+			"the rule on any image comes last, as ECR requires")
+	}
+}
+
 func TestOptions(t *testing.T) {
 	layout, _ := testLayout(t, "registry binary")
 	stack := synthtest.NewStack(t)
@@ -176,6 +209,8 @@ func TestValidation(t *testing.T) {
 		{"empty program", containerimage.Props{LayoutDir: layout, PushCommand: []string{""}}, "PushCommand: the program (first element) is empty"},
 		{"bad env name", containerimage.Props{LayoutDir: layout, PushEnvironment: map[string]string{"A-B": "x"}}, `PushEnvironment: "A-B" is not an environment variable name`},
 		{"secret for AWS", containerimage.Props{LayoutDir: layout, PushEnvironment: map[string]string{"AWS_SECRET_ACCESS_KEY": "real"}}, "AWS_SECRET_ACCESS_KEY would be written to the synthesized configuration"},
+		{"keep no images", containerimage.Props{LayoutDir: layout, KeepImages: -1}, "KeepImages: must be between 1 and 1000, got -1"},
+		{"keep too many", containerimage.Props{LayoutDir: layout, KeepImages: 1001}, "KeepImages: must be between 1 and 1000, got 1001"},
 		{"session for a remote endpoint", containerimage.Props{LayoutDir: layout, PushEnvironment: map[string]string{"AWS_ENDPOINT_URL": "https://ecr.example.com", "AWS_SESSION_TOKEN": "t"}}, "AWS_SESSION_TOKEN would be written"},
 	}
 	for _, c := range cases {

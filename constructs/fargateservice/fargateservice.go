@@ -6,7 +6,10 @@
 //     availability zones. The new VPC has no NAT gateway: tasks reach ECR, CloudWatch Logs
 //     and Secrets Manager through interface VPC endpoints and S3 and DynamoDB through
 //     gateway endpoints, so they have no route to the internet at all (cheaper than two
-//     NAT gateways, and nothing can leave except to those services).
+//     NAT gateways, and nothing can leave except to those services). The new VPC's default
+//     security group keeps no rules, and its flow logs (all traffic) go to a log group
+//     under the project key, written through a role only VPC Flow Logs of this account
+//     may assume.
 //
 //   - Security groups: the load balancer accepts 80/443 only from Props.IngressCidrs (the
 //     caller must name them; there is no 0.0.0.0/0 default) and talks only to the tasks on
@@ -27,9 +30,11 @@
 //
 //   - Load balancer: internal by default (in the private subnets; InternetFacing puts it in
 //     the public ones), invalid header fields dropped, strictest desync mitigation,
-//     deletion protection, HTTPS (TLS 1.2/1.3 policy) with an HTTP->HTTPS redirect when a
-//     certificate is given; plain HTTP only with AllowPlainHTTP. A WAF web ACL with a
-//     per-IP rate limit guards it.
+//     deletion protection, access logs into the stack's access-log bucket (accesslogs),
+//     HTTPS (a TLS 1.3 policy) with an HTTP->HTTPS redirect when a certificate is given;
+//     plain HTTP only with AllowPlainHTTP. A WAF web ACL with a per-IP rate limit guards
+//     it and logs to "aws-waf-logs-<Name>" under the project key, credential headers left
+//     out.
 //
 //   - Service: deployment circuit breaker with rollback, 100%/200% deployments, tags
 //     propagated, target-tracking auto scaling on CPU and on requests per target, and
@@ -60,12 +65,14 @@ import (
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/ecscluster"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/ecsservice"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/ecstaskdefinition"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/flowlog"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/iamrole"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/lb"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/lbtargetgroup"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/wafv2webacl"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
+	"github.com/acme/module-registry/constructs/accesslogs"
 	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/iampolicy"
 	"github.com/acme/module-registry/constructs/internal/awsenv"
@@ -179,7 +186,8 @@ type Props struct {
 	// CertificateArn is the ACM certificate of the HTTPS listener; port 80 then only
 	// redirects to HTTPS. Default: "" (then AllowPlainHTTP must be set).
 	CertificateArn string
-	// SslPolicy is the HTTPS listener's policy. Default:
+	// SslPolicy is the HTTPS listener's policy, a TLS 1.3 one
+	// ("ELBSecurityPolicy-TLS13-1-2-..." or "-1-3-..."). Default:
 	// "ELBSecurityPolicy-TLS13-1-2-2021-06" (TLS 1.2 and 1.3 only).
 	SslPolicy string
 	// AllowPlainHTTP forwards plain HTTP on port 80 to the service when there is no
@@ -189,6 +197,9 @@ type Props struct {
 	// destroy can delete it; for local and test stacks. Default: removal.Retain
 	// (protected).
 	RemovalPolicy removal.Policy
+	// AccessLogs receives the load balancer's access logs, under "alb/<Name>". Default:
+	// the stack's access-log bucket (accesslogs.Of), created on first use.
+	AccessLogs *accesslogs.Bucket
 
 	// ContainerName names the container. Default: "app".
 	ContainerName string
@@ -213,9 +224,17 @@ type Props struct {
 	// Secrets are environment variables read from Secrets Manager at start-up; the
 	// execution role gets read access to each. Default: none.
 	Secrets []ContainerSecret
-	// LogRetentionDays is how long container logs are kept; one of RetentionDays.
-	// Default: 90.
+	// LogRetentionDays is how long the container logs, the web ACL's logs and the VPC's
+	// flow logs are kept; one of RetentionDays. Default: 90.
 	LogRetentionDays int
+	// RedactedLogHeaders are request headers the web ACL's logs leave out, lowercase.
+	// Default: DefaultRedactedLogHeaders (authorization, cookie, x-authorization).
+	RedactedLogHeaders []string
+	// Ulimits are the container's resource limits (ceilings its processes may only
+	// lower). Fargate accepts no dockerSecurityOptions, so no-new-privileges cannot be
+	// set here: a process that confines itself (seccomp, Landlock) sets no_new_privs
+	// itself. Default: none (Fargate's own: nofile 65535).
+	Ulimits []Ulimit
 
 	// DesiredCount is the number of tasks at deploy. Default: 2.
 	DesiredCount int
@@ -242,10 +261,43 @@ type Props struct {
 	// AlarmTopicArns are SNS topics notified when an alarm fires or recovers.
 	// Default: none.
 	AlarmTopicArns []string
+	// MetricAlarms are alarms on metrics the container publishes itself (for example
+	// CloudWatch Embedded Metric Format blocks in its log lines), beside the latency,
+	// 5xx and task-count alarms. Default: none.
+	MetricAlarms []MetricAlarm
 
 	// RateLimitPer5Minutes is how many requests one IP may make in 5 minutes before the
 	// web ACL blocks it, 10-2000000000. Default: 2000.
 	RateLimitPer5Minutes int
+}
+
+// Ulimit is a resource limit of the container.
+type Ulimit struct {
+	// Name is one of UlimitNames, e.g. "nofile". Required.
+	Name string
+	// SoftLimit and HardLimit, SoftLimit <= HardLimit. Required.
+	SoftLimit, HardLimit int
+}
+
+// UlimitNames are the limits a task definition may set.
+var UlimitNames = []string{"core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"}
+
+// MetricAlarm fires when the Sum of a metric over PeriodSeconds exceeds Threshold.
+type MetricAlarm struct {
+	// Suffix names the alarm "<Name><Suffix>", e.g. "-validator-timeouts"; lowercase
+	// letters, digits and hyphens, starting with a hyphen. Required.
+	Suffix string
+	// Description says what firing means. Required.
+	Description string
+	// Namespace and MetricName select the metric. Required.
+	Namespace, MetricName string
+	// Dimensions select the metric's series, e.g. {"Service": "acme-registry"}.
+	// Default: none.
+	Dimensions map[string]string
+	// Threshold the Sum must exceed. Default: 0 (any occurrence fires).
+	Threshold float64
+	// PeriodSeconds is the period summed, a multiple of 60. Default: 300.
+	PeriodSeconds int
 }
 
 // Service is the Fargate service with its network, load balancer, roles, scaling,
@@ -267,6 +319,10 @@ type Service struct {
 	alb           lb.Lb
 	targetGroup   lbtargetgroup.LbTargetGroup
 	webACL        wafv2webacl.Wafv2WebAcl
+	wafLogGroup   cloudwatchloggroup.CloudwatchLogGroup
+	flowLogGroup  cloudwatchloggroup.CloudwatchLogGroup
+	flowLog       flowlog.FlowLog
+	flowLogRole   iamrole.IamRole
 	scaling       appautoscalingtarget.AppautoscalingTarget
 	alarms        map[string]cloudwatchmetricalarm.CloudwatchMetricAlarm
 }
@@ -335,6 +391,7 @@ func New(scope constructs.Construct, id string, props *Props) *Service {
 	s.createScaling()
 	s.createAlarms()
 	s.createWebACL()
+	s.createWebACLLogging(env)
 	return s
 }
 
@@ -360,6 +417,9 @@ func withDefaults(props *Props) Props {
 	defaults.Set(&p.RequestsPerTarget, DefaultRequestsPerTarget)
 	defaults.Set(&p.LatencyP95Seconds, DefaultLatencyP95Seconds)
 	defaults.Set(&p.Error5xxRatePercent, DefaultError5xxRatePercent)
+	if p.RedactedLogHeaders == nil {
+		p.RedactedLogHeaders = DefaultRedactedLogHeaders
+	}
 	if p.ExistingVpc != nil && len(p.ExistingVpc.TaskEgressCidrs) == 0 {
 		v := *p.ExistingVpc
 		v.TaskEgressCidrs = []string{"0.0.0.0/0"}
@@ -427,6 +487,42 @@ func (s *Service) PrivateSubnetIDs() []string { return append([]string{}, s.net.
 
 // WebACLArn is the web ACL's ARN.
 func (s *Service) WebACLArn() *string { return s.webACL.Arn() }
+
+// WebACLLogGroupName is the name of the log group the web ACL logs to.
+func (s *Service) WebACLLogGroupName() *string { return s.wafLogGroup.Name() }
+
+// FlowLogID is the id of the new VPC's flow log; nil with ExistingVpc.
+func (s *Service) FlowLogID() *string {
+	if s.flowLog == nil {
+		return nil
+	}
+	return s.flowLog.Id()
+}
+
+// FlowLogGroupName is the name of the new VPC's flow log group; nil with ExistingVpc.
+func (s *Service) FlowLogGroupName() *string {
+	if s.flowLogGroup == nil {
+		return nil
+	}
+	return s.flowLogGroup.Name()
+}
+
+// FlowLogRoleArn is the ARN of the role VPC Flow Logs assumes; nil with ExistingVpc.
+func (s *Service) FlowLogRoleArn() *string {
+	if s.flowLogRole == nil {
+		return nil
+	}
+	return s.flowLogRole.Arn()
+}
+
+// DefaultSecurityGroupID is the new VPC's default security group, kept without rules;
+// nil with ExistingVpc.
+func (s *Service) DefaultSecurityGroupID() *string {
+	if s.net.defaultSG == nil {
+		return nil
+	}
+	return s.net.defaultSG.Id()
+}
 
 // Resource exposes the underlying aws_ecs_service for escape hatches.
 func (s *Service) Resource() ecsservice.EcsService { return s.service }

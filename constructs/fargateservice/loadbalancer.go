@@ -10,6 +10,8 @@ import (
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/wafv2webacl"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/wafv2webaclassociation"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
+
+	"github.com/acme/module-registry/constructs/accesslogs"
 )
 
 func (s *Service) createLoadBalancer() []cdktf.ITerraformDependable {
@@ -18,6 +20,11 @@ func (s *Service) createLoadBalancer() []cdktf.ITerraformDependable {
 	if p.InternetFacing {
 		subnets = s.net.publicSubnets
 	}
+	logs := p.AccessLogs
+	if logs == nil {
+		logs = accesslogs.Of(s)
+	}
+	logPrefix := logs.AllowLoadBalancerLogs(s, p.Name)
 	s.alb = lb.NewLb(s, jsii.String("LoadBalancer"), &lb.LbConfig{
 		Name:                     jsii.String(p.Name),
 		LoadBalancerType:         jsii.String("application"),
@@ -27,6 +34,11 @@ func (s *Service) createLoadBalancer() []cdktf.ITerraformDependable {
 		DropInvalidHeaderFields:  jsii.Bool(true),
 		DesyncMitigationMode:     jsii.String(DesyncMitigationMode),
 		EnableDeletionProtection: jsii.Bool(!p.RemovalPolicy.Destroys()),
+		AccessLogs: &lb.LbAccessLogs{
+			Bucket: logs.BucketName(), Prefix: jsii.String(logPrefix), Enabled: jsii.Bool(true),
+		},
+		// Elastic Load Balancing checks that it may write when access logs are turned on.
+		DependsOn: &[]cdktf.ITerraformDependable{logs.PolicyResource()},
 	})
 	s.targetGroup = lbtargetgroup.NewLbTargetGroup(s, jsii.String("TargetGroup"), &lbtargetgroup.LbTargetGroupConfig{
 		Name:                jsii.String(p.Name + "-tg"),

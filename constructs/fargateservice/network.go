@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/dataawsavailabilityzones"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/defaultsecuritygroup"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/internetgateway"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/route"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/routetable"
@@ -29,6 +30,7 @@ type network struct {
 	vpcID          string
 	publicSubnets  []string
 	privateSubnets []string
+	defaultSG      defaultsecuritygroup.DefaultSecurityGroup
 	albSG          securitygroup.SecurityGroup
 	taskSG         securitygroup.SecurityGroup
 	endpointSG     securitygroup.SecurityGroup
@@ -93,6 +95,16 @@ func newNetwork(s *Service, env awsenv.Env, p Props) *network {
 		Tags:               &map[string]*string{"Name": jsii.String(p.Name)},
 	})
 	n.vpcID = *v.Id()
+	// The VPC's default security group keeps no rules at all: nothing here uses it, and
+	// whatever lands in it by mistake can reach nothing and be reached by nothing.
+	n.defaultSG = defaultsecuritygroup.NewDefaultSecurityGroup(s, jsii.String("DefaultSecurityGroup"), &defaultsecuritygroup.DefaultSecurityGroupConfig{
+		VpcId: v.Id(),
+		Tags:  &map[string]*string{"Name": jsii.String(p.Name + "-default-unused")},
+	})
+	// Empty lists, not omitted ones: omitted, later rules would go unnoticed.
+	n.defaultSG.AddOverride(jsii.String("ingress"), []any{})
+	n.defaultSG.AddOverride(jsii.String("egress"), []any{})
+	s.createFlowLogs(env, v.Id())
 	igw := internetgateway.NewInternetGateway(s, jsii.String("InternetGateway"), &internetgateway.InternetGatewayConfig{
 		VpcId: v.Id(), Tags: &map[string]*string{"Name": jsii.String(p.Name)},
 	})

@@ -107,6 +107,28 @@ func (s *Service) createAlarms() {
 		// No data from Container Insights means no tasks reporting.
 		TreatMissingData: jsii.String("breaching"),
 	})
+	for i, a := range p.MetricAlarms {
+		period := a.PeriodSeconds
+		if period == 0 {
+			period = 300
+		}
+		dims := map[string]*string{}
+		for k, v := range a.Dimensions {
+			dims[k] = jsii.String(v)
+		}
+		s.alarm(fmt.Sprintf("MetricAlarm%d", i), a.Suffix, a.Description, &cloudwatchmetricalarm.CloudwatchMetricAlarmConfig{
+			Namespace:          jsii.String(a.Namespace),
+			MetricName:         jsii.String(a.MetricName),
+			Statistic:          jsii.String("Sum"),
+			Dimensions:         &dims,
+			Period:             jsii.Number(float64(period)),
+			EvaluationPeriods:  jsii.Number(1),
+			Threshold:          jsii.Number(a.Threshold),
+			ComparisonOperator: jsii.String("GreaterThanThreshold"),
+			// No data: nothing happened that the metric counts.
+			TreatMissingData: jsii.String("notBreaching"),
+		})
+	}
 }
 
 // ErrorRateExpression is the 5xx alarm's metric math: target and load-balancer 5xx

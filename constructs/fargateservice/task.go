@@ -20,23 +20,8 @@ import (
 // task roles, the cluster and the task definition.
 func (s *Service) createTask(env awsenv.Env) {
 	p := s.props
-	// Log group, encrypted with the project key; its ARN is built from strings so the
-	// key policy (which the log group depends on) can name it.
 	logGroupName := LogGroupNamePrefix + p.Name
-	s.logGroupArn = "arn:" + *env.Partition + ":logs:" + *env.Region + ":" + *env.AccountID + ":log-group:" + logGroupName
-	var keyArn *string
-	var dependsOnKey []cdktf.ITerraformDependable
-	if p.EncryptionKey != nil {
-		keyArn = p.EncryptionKey.KeyArn()
-		p.EncryptionKey.AllowLogGroup("CloudWatchLogsUse"+validation.PascalCase(p.Name), s.logGroupArn)
-		dependsOnKey = append(dependsOnKey, p.EncryptionKey.Resource())
-	}
-	s.logGroup = cloudwatchloggroup.NewCloudwatchLogGroup(s, jsii.String("LogGroup"), &cloudwatchloggroup.CloudwatchLogGroupConfig{
-		Name:            jsii.String(logGroupName),
-		RetentionInDays: jsii.Number(float64(p.LogRetentionDays)),
-		KmsKeyId:        keyArn,
-		DependsOn:       &dependsOnKey,
-	})
+	s.logGroup, s.logGroupArn = s.newLogGroup(env, "LogGroup", logGroupName, "")
 
 	s.createRoles(env)
 
@@ -61,6 +46,28 @@ func (s *Service) createTask(env awsenv.Env) {
 			CpuArchitecture:       jsii.String(p.CPUArchitecture),
 		},
 	})
+}
+
+// newLogGroup creates a log group named name, encrypted with the project key and kept
+// LogRetentionDays. Its ARN (returned) is built from strings so the key policy statement
+// for it, named after sidSuffix, can name it while the log group depends on the key.
+func (s *Service) newLogGroup(env awsenv.Env, id, name, sidSuffix string) (cloudwatchloggroup.CloudwatchLogGroup, string) {
+	p := s.props
+	arn := "arn:" + *env.Partition + ":logs:" + *env.Region + ":" + *env.AccountID + ":log-group:" + name
+	var keyArn *string
+	var dependsOnKey []cdktf.ITerraformDependable
+	if p.EncryptionKey != nil {
+		keyArn = p.EncryptionKey.KeyArn()
+		p.EncryptionKey.AllowLogGroup("CloudWatchLogsUse"+validation.PascalCase(p.Name)+sidSuffix, arn)
+		dependsOnKey = append(dependsOnKey, p.EncryptionKey.Resource())
+	}
+	group := cloudwatchloggroup.NewCloudwatchLogGroup(s, jsii.String(id), &cloudwatchloggroup.CloudwatchLogGroupConfig{
+		Name:            jsii.String(name),
+		RetentionInDays: jsii.Number(float64(p.LogRetentionDays)),
+		KmsKeyId:        keyArn,
+		DependsOn:       &dependsOnKey,
+	})
+	return group, arn
 }
 
 // Execution-role statement ids.
@@ -163,6 +170,9 @@ func (s *Service) containerDefinitions(env awsenv.Env) string {
 			},
 		},
 	}
+	if len(p.Ulimits) > 0 {
+		def["ulimits"] = ulimitsOf(p.Ulimits)
+	}
 	out, err := json.Marshal([]any{def})
 	if err != nil {
 		panic(err) // only strings, numbers and maps: cannot fail
@@ -177,4 +187,13 @@ func SecretValueFrom(secretArn, jsonKey string) string {
 		return secretArn
 	}
 	return secretArn + ":" + jsonKey + "::"
+}
+
+// ulimitsOf renders the task definition's ulimits, in the order given.
+func ulimitsOf(us []Ulimit) []map[string]any {
+	out := make([]map[string]any, 0, len(us))
+	for _, u := range us {
+		out = append(out, map[string]any{"name": u.Name, "softLimit": u.SoftLimit, "hardLimit": u.HardLimit})
+	}
+	return out
 }

@@ -104,8 +104,9 @@ func TestSecretsAndExecutionRole(t *testing.T) {
 
 func TestTrustPolicies(t *testing.T) {
 	r, _ := synth(t, nil)
-	roles := r.Resources("aws_iam_role")
-	require.Len(t, roles, 2)
+	roles := rules(r, "aws_iam_role")
+	require.Len(t, roles, 3, "execution, task and flow log roles")
+	delete(roles, "Svc_FlowLogRole") // TestFlowLogs
 	for name, role := range roles {
 		st := r.PolicyStatements(t, role["assume_role_policy"])
 		require.Len(t, st, 1, name)
@@ -128,7 +129,7 @@ func TestLogGroupAndKeyPolicy(t *testing.T) {
 		key = f.key
 		p.LogRetentionDays = 30
 	})
-	lg := r.Resource(t, "aws_cloudwatch_log_group")
+	lg := rules(r, "aws_cloudwatch_log_group")["Svc_LogGroup"]
 	assert.Equal(t, "/ecs/acme-registry", lg["name"])
 	assert.Equal(t, 30.0, lg["retention_in_days"])
 	assert.Contains(t, lg["kms_key_id"], "aws_kms_key.Key_")
@@ -145,5 +146,7 @@ func TestLogGroupAndKeyPolicy(t *testing.T) {
 	assert.True(t, strings.HasPrefix(use.Principals[0].Identifiers[0], "logs."), "regional logs principal")
 
 	r, _ = synth(t, nil)
-	assert.Equal(t, 90.0, r.Resource(t, "aws_cloudwatch_log_group")["retention_in_days"], "default retention")
+	for name, lg := range r.Resources("aws_cloudwatch_log_group") {
+		assert.Equal(t, 90.0, lg["retention_in_days"], "default retention of %s", name)
+	}
 }

@@ -33,14 +33,16 @@ func steps(from, to, step int) []int {
 }
 
 var (
-	namePattern      = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,26}[a-z0-9])?$`)
-	servicePattern   = regexp.MustCompile(`^[a-z0-9-]+(\.[a-z0-9-]+)*$`)
-	certArnPattern   = regexp.MustCompile(`^arn:aws[a-z-]*:(acm|iam):[a-z0-9-]*:[0-9]{12}:(certificate|server-certificate)/.+$`)
-	topicArnPattern  = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`)
-	vpcIDPattern     = regexp.MustCompile(`^vpc-[0-9a-f]{8,17}$`)
-	subnetIDPattern  = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
-	userPattern      = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$`)
-	sslPolicyPattern = regexp.MustCompile(`^ELBSecurityPolicy-(TLS13-1-[23]-|TLS-1-2-|FS-1-2-)`)
+	namePattern        = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,26}[a-z0-9])?$`)
+	servicePattern     = regexp.MustCompile(`^[a-z0-9-]+(\.[a-z0-9-]+)*$`)
+	certArnPattern     = regexp.MustCompile(`^arn:aws[a-z-]*:(acm|iam):[a-z0-9-]*:[0-9]{12}:(certificate|server-certificate)/.+$`)
+	topicArnPattern    = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`)
+	vpcIDPattern       = regexp.MustCompile(`^vpc-[0-9a-f]{8,17}$`)
+	subnetIDPattern    = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
+	userPattern        = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$`)
+	sslPolicyPattern   = regexp.MustCompile(`^ELBSecurityPolicy-TLS13-1-[23]-`)
+	headerPattern      = regexp.MustCompile(`^[a-z0-9!#$%&'*+.^_|~-]{1,64}$`)
+	alarmSuffixPattern = regexp.MustCompile(`^-[a-z0-9-]{1,64}$`)
 )
 
 // checkProps records one violation per invalid prop. Resource references (tokens) are
@@ -139,7 +141,7 @@ func (s *Service) checkListeners(e *validation.Errors) {
 		e.Addf("CertificateArn", "%q is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)", p.CertificateArn)
 	}
 	if !sslPolicyPattern.MatchString(p.SslPolicy) {
-		e.Addf("SslPolicy", "%q must be an ELBSecurityPolicy allowing only TLS 1.2 and newer (e.g. %s)", p.SslPolicy, DefaultSslPolicy)
+		e.Addf("SslPolicy", "%q must be a TLS 1.3 ELBSecurityPolicy (ELBSecurityPolicy-TLS13-1-2-... or -1-3-..., the ones Security Hub recommends; e.g. %s)", p.SslPolicy, DefaultSslPolicy)
 	}
 }
 
@@ -195,7 +197,49 @@ func (s *Service) checkContainer(e *validation.Errors) {
 			e.Addf(prop+".JSONKey", "%q must not contain ':' (it separates the parts of valueFrom)", cs.JSONKey)
 		}
 	}
+	seenUlimit := map[string]bool{}
+	for i, u := range p.Ulimits {
+		prop := fmt.Sprintf("Ulimits[%d]", i)
+		switch {
+		case !slices.Contains(UlimitNames, u.Name):
+			e.Addf(prop+".Name", "%q is not one of %s", u.Name, strings.Join(UlimitNames, ", "))
+		case seenUlimit[u.Name]:
+			e.Addf(prop+".Name", "%q is set twice", u.Name)
+		}
+		seenUlimit[u.Name] = true
+		if u.SoftLimit < 0 || u.HardLimit < u.SoftLimit {
+			e.Addf(prop, "needs 0 <= SoftLimit <= HardLimit, got %d and %d", u.SoftLimit, u.HardLimit)
+		}
+	}
+	seenAlarm := map[string]bool{LatencyAlarmSuffix: true, ErrorRateAlarmSuffix: true, RunningTaskAlarmSuffix: true}
+	for i, a := range p.MetricAlarms {
+		prop := fmt.Sprintf("MetricAlarms[%d]", i)
+		switch {
+		case !alarmSuffixPattern.MatchString(a.Suffix):
+			e.Addf(prop+".Suffix", "%q must be a hyphen followed by 1-64 lowercase letters, digits and hyphens", a.Suffix)
+		case seenAlarm[a.Suffix]:
+			e.Addf(prop+".Suffix", "%q names another alarm of the service", a.Suffix)
+		}
+		seenAlarm[a.Suffix] = true
+		if a.Description == "" {
+			e.Addf(prop+".Description", "is required: say what firing means")
+		}
+		if a.Namespace == "" || a.MetricName == "" {
+			e.Addf(prop, "needs Namespace and MetricName")
+		}
+		if a.PeriodSeconds < 0 || a.PeriodSeconds%60 != 0 {
+			e.Addf(prop+".PeriodSeconds", "must be a positive multiple of 60, got %d", a.PeriodSeconds)
+		}
+		if a.Threshold < 0 {
+			e.Addf(prop+".Threshold", "must not be negative, got %g", a.Threshold)
+		}
+	}
 	e.CheckLogRetention("LogRetentionDays", p.LogRetentionDays)
+	for i, h := range p.RedactedLogHeaders {
+		if !headerPattern.MatchString(h) {
+			e.Addf(fmt.Sprintf("RedactedLogHeaders[%d]", i), "%q must be a lowercase header name of 1-64 characters", h)
+		}
+	}
 }
 
 func stepOf(cpu int, mem []int) int {

@@ -55,11 +55,20 @@ func AWSPrincipal(arns ...string) Principal { return Principal{Type: "AWS", Iden
 // Everyone is the anonymous principal; use it only in Deny statements.
 func Everyone() Principal { return Principal{Type: "*", Identifiers: []string{"*"}} }
 
+// FederatedPrincipal names an identity provider, e.g. an IAM OIDC provider's ARN, for
+// trust policies allowing sts:AssumeRoleWithWebIdentity.
+func FederatedPrincipal(providerArn string) Principal {
+	return Principal{Type: "Federated", Identifiers: []string{providerArn}}
+}
+
 // Statement is one typed policy statement. Effect defaults to Allow.
 type Statement struct {
-	Sid        string
-	Effect     Effect
-	Actions    []string
+	Sid     string
+	Effect  Effect
+	Actions []string
+	// NotActions matches every action but these; only for Deny statements (an Allow with
+	// NotAction grants everything else, which the compliance aspect refuses).
+	NotActions []string
 	Resources  []string
 	Principals []Principal
 	Conditions []Condition
@@ -80,9 +89,12 @@ func (s Statement) toData() *dataawsiampolicydocument.DataAwsIamPolicyDocumentSt
 	if effect == "" {
 		effect = Allow
 	}
-	out := &dataawsiampolicydocument.DataAwsIamPolicyDocumentStatement{
-		Effect:  jsii.String(string(effect)),
-		Actions: jsii.Strings(s.Actions...),
+	out := &dataawsiampolicydocument.DataAwsIamPolicyDocumentStatement{Effect: jsii.String(string(effect))}
+	if len(s.Actions) > 0 {
+		out.Actions = jsii.Strings(s.Actions...)
+	}
+	if len(s.NotActions) > 0 {
+		out.NotActions = jsii.Strings(s.NotActions...)
 	}
 	if s.Sid != "" {
 		out.Sid = jsii.String(s.Sid)

@@ -10,6 +10,8 @@ import (
 
 // A second team's bucket under a key it already has: everything secure by default, objects
 // moved to GLACIER after 90 days, and a role that may read and write one prefix only.
+// Its server access logs go to the stack's access-log bucket (SSE-S3, the one encryption
+// AWS delivers logs to), which the first bucket of the stack creates.
 func ExampleNew() {
 	stack := synthtest.ExampleStack("team-b")
 
@@ -22,16 +24,15 @@ func ExampleNew() {
 	role := synthtest.Role(stack, "Trainer")
 	bucket.GrantReadWrite(role, "models/")
 
-	synthtest.Print(stack, "aws_s3_bucket", "bucket", "force_destroy")
-	synthtest.Print(stack, "aws_s3_bucket_public_access_block", "block_public_acls", "restrict_public_buckets")
+	synthtest.Print(stack, "aws_s3_bucket", "bucket")
+	synthtest.Print(stack, "aws_s3_bucket_logging", "target_prefix")
 	for _, st := range bucket.PolicyStatements() {
 		fmt.Println(st.Sid, st.Effect, st.Actions)
 	}
 	// Output:
+	// aws_s3_bucket bucket: "team-b-access-logs-${data.aws_caller_identity.AwsEnvironment_Caller_01CEF13D.account_id}-${data.aws_region.AwsEnvironment_Region_A9A8C04E.name}"
 	// aws_s3_bucket bucket: "team-b-models"
-	// aws_s3_bucket force_destroy: false
-	// aws_s3_bucket_public_access_block block_public_acls: true
-	// aws_s3_bucket_public_access_block restrict_public_buckets: true
+	// aws_s3_bucket_logging target_prefix: "s3/team-b-models/"
 	// DenyInsecureTransport Deny [s3:*]
 	// DenyEncryptionOtherThanKms Deny [s3:PutObject]
 	// DenyKmsKeysOtherThanProjectKey Deny [s3:PutObject]

@@ -1,8 +1,10 @@
 // Package securebucket provides an S3 bucket that is secure without options: SSE-KMS under
 // the project key with a bucket key, versioning, all four public-access blocks, ACLs
 // disabled (BucketOwnerEnforced), a policy denying non-TLS requests and uploads that ask
-// for any other encryption, and lifecycle rules that clean up incomplete uploads and old
-// versions. Access is handed out with Grant methods scoped to object key prefixes.
+// for any other encryption, lifecycle rules that clean up incomplete uploads and old
+// versions, server access logging into the stack's access-log bucket (accesslogs) and
+// event notifications to EventBridge. Access is handed out with Grant methods scoped to
+// object key prefixes.
 package securebucket
 
 import (
@@ -12,18 +14,16 @@ import (
 
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/s3accountpublicaccessblock"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/s3bucket"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/s3bucketlifecycleconfiguration"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/s3bucketlogging"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/s3bucketownershipcontrols"
 	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/s3bucketpolicy"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/s3bucketpublicaccessblock"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/s3bucketserversideencryptionconfiguration"
-	"github.com/cdktf/cdktf-provider-aws-go/aws/v19/s3bucketversioning"
 	"github.com/hashicorp/terraform-cdk-go/cdktf"
 
+	"github.com/acme/module-registry/constructs/accesslogs"
 	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/iampolicy"
+	"github.com/acme/module-registry/constructs/internal/bucketcore"
 	"github.com/acme/module-registry/constructs/internal/defaults"
 	"github.com/acme/module-registry/constructs/internal/validation"
 	"github.com/acme/module-registry/constructs/removal"
@@ -53,10 +53,10 @@ type Props struct {
 	NoncurrentVersionExpirationDays int
 	// Transitions move current objects to cheaper storage classes. Default: none.
 	Transitions []Transition
-	// AccessLogs turns on S3 server access logging. Default: off. AWS delivers access
-	// logs only to a target bucket encrypted with SSE-S3, which this construct never
-	// creates: the target is yours to provide.
-	AccessLogs *AccessLogs
+	// AccessLogs receives the bucket's S3 server access logs, under
+	// "s3/<BucketName>/". Default: the stack's access-log bucket (accesslogs.Of), created
+	// on first use.
+	AccessLogs *accesslogs.Bucket
 }
 
 // Transition moves current objects to StorageClass Days after creation.
@@ -65,19 +65,11 @@ type Transition struct {
 	StorageClass string
 }
 
-// AccessLogs names where server access logs go.
-type AccessLogs struct {
-	TargetBucket string
-	Prefix       string
-}
-
 // Bucket is the secured bucket.
 type Bucket struct {
 	constructs.Construct
 	props  Props
-	bucket s3bucket.S3Bucket
-	policy *iampolicy.Document
-	pol    s3bucketpolicy.S3BucketPolicy
+	core   *bucketcore.Core
 	access *access
 	errs   validation.Errors
 }
@@ -89,7 +81,7 @@ var StorageClasses = []string{"STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING"
 
 // Statement Sids of the policy every bucket carries.
 const (
-	DenyInsecureTransportSid = "DenyInsecureTransport"
+	DenyInsecureTransportSid = bucketcore.DenyInsecureTransportSid
 	DenyOtherEncryptionSid   = "DenyEncryptionOtherThanKms"
 	DenyOtherKeysSid         = "DenyKmsKeysOtherThanProjectKey"
 )
@@ -102,79 +94,26 @@ func New(scope constructs.Construct, id string, props *Props) *Bucket {
 	defaults.Set(&p.NoncurrentVersionExpirationDays, DefaultNoncurrentVersionExpirationDays)
 	b := &Bucket{props: p}
 	constructs.NewConstruct_Override(b, scope, jsii.String(id))
-	c := b
-	validation.Register(c, b.validate)
-
-	b.bucket = s3bucket.NewS3Bucket(c, jsii.String("Bucket"), &s3bucket.S3BucketConfig{
-		Bucket:       jsii.String(p.BucketName),
-		ForceDestroy: jsii.Bool(p.RemovalPolicy.Destroys()),
-	})
-	bucketID := b.bucket.Id()
-	b.access = newAccess(c, b.bucket.Arn(), p.EncryptionKey)
-
-	pab := s3bucketpublicaccessblock.NewS3BucketPublicAccessBlock(c, jsii.String("PublicAccessBlock"),
-		&s3bucketpublicaccessblock.S3BucketPublicAccessBlockConfig{
-			Bucket:                bucketID,
-			BlockPublicAcls:       jsii.Bool(true),
-			BlockPublicPolicy:     jsii.Bool(true),
-			IgnorePublicAcls:      jsii.Bool(true),
-			RestrictPublicBuckets: jsii.Bool(true),
-		})
-	s3bucketownershipcontrols.NewS3BucketOwnershipControls(c, jsii.String("OwnershipControls"),
-		&s3bucketownershipcontrols.S3BucketOwnershipControlsConfig{
-			Bucket: bucketID,
-			Rule: &s3bucketownershipcontrols.S3BucketOwnershipControlsRule{
-				ObjectOwnership: jsii.String("BucketOwnerEnforced"),
-			},
-		})
-	versioning := s3bucketversioning.NewS3BucketVersioningA(c, jsii.String("Versioning"),
-		&s3bucketversioning.S3BucketVersioningAConfig{
-			Bucket: bucketID,
-			VersioningConfiguration: &s3bucketversioning.S3BucketVersioningVersioningConfiguration{
-				Status: jsii.String("Enabled"),
-			},
-		})
+	validation.Register(b, b.validate)
 
 	var keyArn *string
 	if p.EncryptionKey != nil {
 		keyArn = p.EncryptionKey.KeyArn()
-		s3bucketserversideencryptionconfiguration.NewS3BucketServerSideEncryptionConfigurationA(c, jsii.String("Encryption"),
-			&s3bucketserversideencryptionconfiguration.S3BucketServerSideEncryptionConfigurationAConfig{
-				Bucket: bucketID,
-				Rule: []*s3bucketserversideencryptionconfiguration.S3BucketServerSideEncryptionConfigurationRuleA{{
-					ApplyServerSideEncryptionByDefault: &s3bucketserversideencryptionconfiguration.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA{
-						SseAlgorithm:   jsii.String("aws:kms"),
-						KmsMasterKeyId: keyArn,
-					},
-					BucketKeyEnabled: jsii.Bool(true),
-				}},
-			})
 	}
-
-	arn := *b.bucket.Arn()
-	b.policy = iampolicy.NewDocument(c, "PolicyDocument", iampolicy.Statement{
-		Sid:        DenyInsecureTransportSid,
-		Effect:     iampolicy.Deny,
-		Principals: []iampolicy.Principal{iampolicy.Everyone()},
-		Actions:    []string{"s3:*"},
-		Resources:  []string{arn, arn + "/*"},
-		Conditions: []iampolicy.Condition{{Test: "Bool", Variable: "aws:SecureTransport", Values: []string{"false"}}},
-	}, iampolicy.Statement{
-		// Uploads without an encryption header get the default (this key); uploads that
-		// ask for something else are refused. Null=false limits the check to requests
-		// that carry the header.
-		Sid:        DenyOtherEncryptionSid,
-		Effect:     iampolicy.Deny,
-		Principals: []iampolicy.Principal{iampolicy.Everyone()},
-		Actions:    []string{"s3:PutObject"},
-		Resources:  []string{arn + "/*"},
-		Conditions: []iampolicy.Condition{
-			{Test: "StringNotEquals", Variable: "s3:x-amz-server-side-encryption", Values: []string{"aws:kms"}},
-			{Test: "Null", Variable: "s3:x-amz-server-side-encryption", Values: []string{"false"}},
-		},
+	b.core = bucketcore.New(b, bucketcore.Config{
+		Name:                            p.BucketName,
+		ForceDestroy:                    p.RemovalPolicy.Destroys(),
+		Algorithm:                       bucketcore.SSEKMS,
+		DenyOtherEncryptionSid:          DenyOtherEncryptionSid,
+		KMSKeyArn:                       keyArn,
+		AbortIncompleteUploadDays:       p.AbortIncompleteUploadDays,
+		NoncurrentVersionExpirationDays: p.NoncurrentVersionExpirationDays,
+		Transitions:                     coreTransitions(p.Transitions),
 	})
+	arn := *b.core.Bucket.Arn()
+	b.access = newAccess(b, b.core.Bucket.Arn(), p.EncryptionKey)
 	if keyArn != nil {
-		b.policy.Add(iampolicy.Statement{
+		b.core.Policy.Add(iampolicy.Statement{
 			Sid:        DenyOtherKeysSid,
 			Effect:     iampolicy.Deny,
 			Principals: []iampolicy.Principal{iampolicy.Everyone()},
@@ -186,77 +125,58 @@ func New(scope constructs.Construct, id string, props *Props) *Bucket {
 			},
 		})
 	}
-	// The public access block must exist first, or a policy naming "*" can be refused.
-	b.pol = s3bucketpolicy.NewS3BucketPolicy(c, jsii.String("Policy"), &s3bucketpolicy.S3BucketPolicyConfig{
-		Bucket:    bucketID,
-		Policy:    b.policy.JSON(),
-		DependsOn: &[]cdktf.ITerraformDependable{pab},
-	})
 
-	b.newLifecycle(versioning)
-	if p.AccessLogs != nil {
-		s3bucketlogging.NewS3BucketLoggingA(c, jsii.String("AccessLogging"), &s3bucketlogging.S3BucketLoggingAConfig{
-			Bucket:       bucketID,
-			TargetBucket: jsii.String(p.AccessLogs.TargetBucket),
-			TargetPrefix: jsii.String(p.AccessLogs.Prefix),
-		})
+	logs := p.AccessLogs
+	if logs == nil {
+		logs = accesslogs.Of(b)
 	}
+	prefix := logs.AllowServerAccessLogs(b, p.BucketName, arn)
+	// S3 checks, when logging is turned on, that the target's policy lets it write.
+	s3bucketlogging.NewS3BucketLoggingA(b, jsii.String("AccessLogging"), &s3bucketlogging.S3BucketLoggingAConfig{
+		Bucket:       b.core.Bucket.Id(),
+		TargetBucket: logs.BucketName(),
+		TargetPrefix: jsii.String(prefix),
+		DependsOn:    &[]cdktf.ITerraformDependable{logs.PolicyResource()},
+	})
 	return b
 }
 
-func (b *Bucket) newLifecycle(versioning s3bucketversioning.S3BucketVersioningA) {
-	p := b.props
-	everything := &s3bucketlifecycleconfiguration.S3BucketLifecycleConfigurationRuleFilter{Prefix: jsii.String("")}
-	rules := []*s3bucketlifecycleconfiguration.S3BucketLifecycleConfigurationRule{{
-		Id:     jsii.String("abort-incomplete-multipart-uploads"),
-		Status: jsii.String("Enabled"),
-		Filter: []*s3bucketlifecycleconfiguration.S3BucketLifecycleConfigurationRuleFilter{everything},
-		AbortIncompleteMultipartUpload: []*s3bucketlifecycleconfiguration.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload{{
-			DaysAfterInitiation: jsii.Number(float64(p.AbortIncompleteUploadDays)),
-		}},
-	}, {
-		Id:     jsii.String("expire-noncurrent-versions"),
-		Status: jsii.String("Enabled"),
-		Filter: []*s3bucketlifecycleconfiguration.S3BucketLifecycleConfigurationRuleFilter{everything},
-		NoncurrentVersionExpiration: []*s3bucketlifecycleconfiguration.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration{{
-			NoncurrentDays: jsii.Number(float64(p.NoncurrentVersionExpirationDays)),
-		}},
-	}}
-	if len(p.Transitions) > 0 {
-		ts := make([]*s3bucketlifecycleconfiguration.S3BucketLifecycleConfigurationRuleTransition, 0, len(p.Transitions))
-		for _, t := range p.Transitions {
-			ts = append(ts, &s3bucketlifecycleconfiguration.S3BucketLifecycleConfigurationRuleTransition{
-				Days: jsii.Number(float64(t.Days)), StorageClass: jsii.String(t.StorageClass),
-			})
-		}
-		rules = append(rules, &s3bucketlifecycleconfiguration.S3BucketLifecycleConfigurationRule{
-			Id:         jsii.String("transition-storage-class"),
-			Status:     jsii.String("Enabled"),
-			Filter:     []*s3bucketlifecycleconfiguration.S3BucketLifecycleConfigurationRuleFilter{everything},
-			Transition: &ts,
-		})
+func coreTransitions(ts []Transition) []bucketcore.Transition {
+	out := make([]bucketcore.Transition, len(ts))
+	for i, t := range ts {
+		out[i] = bucketcore.Transition(t)
 	}
-	// Noncurrent-version rules need versioning in place first.
-	s3bucketlifecycleconfiguration.NewS3BucketLifecycleConfiguration(b, jsii.String("Lifecycle"),
-		&s3bucketlifecycleconfiguration.S3BucketLifecycleConfigurationConfig{
-			Bucket:    b.bucket.Id(),
-			Rule:      &rules,
-			DependsOn: &[]cdktf.ITerraformDependable{versioning},
-		})
+	return out
+}
+
+// ValidateBucketName checks name against S3's general purpose bucket naming rules and
+// says which rule is broken.
+func ValidateBucketName(name string) error { return bucketcore.ValidateBucketName(name) }
+
+// BlockPublicAccessAccountWide turns on all four S3 public-access blocks for the whole
+// account (Security Hub S3.1), so no bucket of the account can be made public, whichever
+// stack made it. It is one setting per account: create it in one stack only.
+func BlockPublicAccessAccountWide(scope constructs.Construct, id string) s3accountpublicaccessblock.S3AccountPublicAccessBlock {
+	return s3accountpublicaccessblock.NewS3AccountPublicAccessBlock(scope, jsii.String(id), &s3accountpublicaccessblock.S3AccountPublicAccessBlockConfig{
+		BlockPublicAcls:       jsii.Bool(true),
+		BlockPublicPolicy:     jsii.Bool(true),
+		IgnorePublicAcls:      jsii.Bool(true),
+		RestrictPublicBuckets: jsii.Bool(true),
+	})
 }
 
 // BucketName is the bucket's name.
-func (b *Bucket) BucketName() *string { return b.bucket.Bucket() }
+func (b *Bucket) BucketName() *string { return b.core.Bucket.Bucket() }
 
 // BucketArn is the bucket's ARN.
-func (b *Bucket) BucketArn() *string { return b.bucket.Arn() }
+func (b *Bucket) BucketArn() *string { return b.core.Bucket.Arn() }
 
 // Resource exposes the underlying s3_bucket for escape hatches.
-func (b *Bucket) Resource() s3bucket.S3Bucket { return b.bucket }
+func (b *Bucket) Resource() s3bucket.S3Bucket { return b.core.Bucket }
 
 // PolicyResource is the bucket policy, for resources that must wait until it is in place
 // (a trail delivering logs, for example).
-func (b *Bucket) PolicyResource() s3bucketpolicy.S3BucketPolicy { return b.pol }
+func (b *Bucket) PolicyResource() s3bucketpolicy.S3BucketPolicy { return b.core.PolicyResource }
 
 // ArnForObjects is the ARN pattern of objects under prefix ("" for all objects).
 func (b *Bucket) ArnForObjects(prefix string) string { return b.access.ArnForObjects(prefix) }
@@ -295,12 +215,12 @@ func (b *Bucket) AddToResourcePolicy(statements ...iampolicy.Statement) {
 			b.errs.Addf("AddToResourcePolicy", "Sid %q is reserved for the bucket's own protections", s.Sid)
 			continue
 		}
-		b.policy.Add(s)
+		b.core.Policy.Add(s)
 	}
 }
 
 // PolicyStatements returns the bucket policy's statements, for inspection and tests.
-func (b *Bucket) PolicyStatements() []iampolicy.Statement { return b.policy.Statements() }
+func (b *Bucket) PolicyStatements() []iampolicy.Statement { return b.core.Policy.Statements() }
 
 func (b *Bucket) validate(e *validation.Errors) {
 	p := b.props
@@ -335,16 +255,6 @@ func (b *Bucket) validate(e *validation.Errors) {
 			e.Addf(prop+".Days", "must be later than the previous transition (%d days), got %d", last, t.Days)
 		}
 		last = t.Days
-	}
-	if a := p.AccessLogs; a != nil {
-		if !validation.IsToken(a.TargetBucket) {
-			if err := ValidateBucketName(a.TargetBucket); err != nil {
-				e.Addf("AccessLogs.TargetBucket", "%v", err)
-			}
-		}
-		if a.TargetBucket == p.BucketName {
-			e.Addf("AccessLogs.TargetBucket", "must not be the bucket itself: logging into the logged bucket loops forever")
-		}
 	}
 	b.access.validate(e)
 	e.Merge(&b.errs)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/acme/module-registry/constructs/accesslogs"
 	"github.com/acme/module-registry/constructs/encryptionkey"
 	"github.com/acme/module-registry/constructs/iampolicy"
 	"github.com/acme/module-registry/constructs/internal/synthtest"
@@ -28,35 +29,78 @@ func TestDefaultsAreSecure(t *testing.T) {
 	stack, _ := newBucket(t, securebucket.Props{})
 	out := synthtest.Synth(t, stack)
 
-	bucket := out.Resource(t, "aws_s3_bucket")
+	bucket := out.ResourceOf(t, "aws_s3_bucket", "Bucket")
 	assert.Equal(t, "pkg-artifacts", bucket["bucket"])
 	assert.Equal(t, false, bucket["force_destroy"])
 
-	sse := out.Resource(t, "aws_s3_bucket_server_side_encryption_configuration")
+	sse := out.ResourceOf(t, "aws_s3_bucket_server_side_encryption_configuration", "Bucket")
 	rule := sse["rule"].([]any)[0].(map[string]any)
 	assert.Equal(t, true, rule["bucket_key_enabled"])
 	byDefault := rule["apply_server_side_encryption_by_default"].(map[string]any)
 	assert.Equal(t, "aws:kms", byDefault["sse_algorithm"])
 	assert.Regexp(t, `^\$\{aws_kms_key\.[^.]+\.arn\}$`, byDefault["kms_master_key_id"])
 
-	versioning := out.Resource(t, "aws_s3_bucket_versioning")
+	versioning := out.ResourceOf(t, "aws_s3_bucket_versioning", "Bucket")
 	assert.Equal(t, "Enabled", versioning["versioning_configuration"].(map[string]any)["status"])
 
-	pab := out.Resource(t, "aws_s3_bucket_public_access_block")
+	pab := out.ResourceOf(t, "aws_s3_bucket_public_access_block", "Bucket")
 	for _, k := range []string{"block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"} {
 		assert.Equal(t, true, pab[k], k)
 	}
-	own := out.Resource(t, "aws_s3_bucket_ownership_controls")
+	own := out.ResourceOf(t, "aws_s3_bucket_ownership_controls", "Bucket")
 	assert.Equal(t, "BucketOwnerEnforced", own["rule"].(map[string]any)["object_ownership"])
 
-	assert.Empty(t, out.Resources("aws_s3_bucket_logging"), "access logging is opt-in")
+	notification := out.ResourceOf(t, "aws_s3_bucket_notification", "Bucket")
+	assert.Equal(t, true, notification["eventbridge"], "object events go to EventBridge")
+}
+
+// Without an AccessLogs prop, the bucket logs into the stack's access-log bucket, under
+// its own prefix, once that bucket's policy lets S3 write there for this bucket only.
+func TestAccessLogsGoToTheStacksAccessLogBucket(t *testing.T) {
+	stack, _ := newBucket(t, securebucket.Props{})
+	out := synthtest.Synth(t, stack)
+	logging := out.ResourceOf(t, "aws_s3_bucket_logging", "Bucket")
+	assert.Regexp(t, `^\$\{aws_s3_bucket\.AccessLogs_Bucket_[^.]+\.bucket\}$`, logging["target_bucket"])
+	assert.Equal(t, "s3/pkg-artifacts/", logging["target_prefix"])
+	assert.Regexp(t, `^aws_s3_bucket_policy\.AccessLogs_Policy_`, synthtest.Strings(logging["depends_on"])[0], "waits for the target's policy")
+
+	logPolicy := out.ResourceOf(t, "aws_s3_bucket_policy", accesslogs.DefaultID)
+	st := synthtest.BySid(out.PolicyStatements(t, logPolicy["policy"]))["ServerAccessLogsTestBucket"]
+	require.NotNil(t, st, "the source's statement, named after its path")
+	assert.Equal(t, []string{"s3:PutObject"}, synthtest.Strings(st["actions"]))
+	assert.Regexp(t, `^\$\{aws_s3_bucket\.AccessLogs_Bucket_[^.]+\.arn\}/s3/pkg-artifacts/\*$`, synthtest.Strings(st["resources"])[0])
+	c := synthtest.Conditions(st)
+	assert.Regexp(t, `^\$\{aws_s3_bucket\.Bucket_[^.]+\.arn\}$`, c["ArnEquals aws:SourceArn"][0], "only for this bucket")
+	assert.Len(t, c["StringEquals aws:SourceAccount"], 1, "only for this account")
+}
+
+// An explicit target takes the logs instead; the stack then has no default one.
+func TestAccessLogsToAnExplicitTarget(t *testing.T) {
+	stack := synthtest.NewStack(t)
+	key := encryptionkey.New(stack, "Key", nil)
+	logs := accesslogs.New(stack, "TeamLogs", &accesslogs.Props{BucketName: "team-b-access-logs"})
+	securebucket.New(stack, "Bucket", &securebucket.Props{EncryptionKey: key, AccessLogs: logs})
+	out := synthtest.Synth(t, stack)
+	assert.Len(t, out.Resources("aws_s3_bucket"), 2, "the bucket and its explicit target only")
+	assert.Equal(t, "team-b-access-logs", out.ResourceOf(t, "aws_s3_bucket", "TeamLogs")["bucket"])
+	assert.Regexp(t, `^\$\{aws_s3_bucket\.TeamLogs_Bucket_[^.]+\.bucket\}$`, out.ResourceOf(t, "aws_s3_bucket_logging", "Bucket")["target_bucket"])
+}
+
+// S3.1: the account-wide public access block turns all four blocks on.
+func TestBlockPublicAccessAccountWide(t *testing.T) {
+	stack := synthtest.NewStack(t)
+	securebucket.BlockPublicAccessAccountWide(stack, "Account")
+	pab := synthtest.Synth(t, stack).Resource(t, "aws_s3_account_public_access_block")
+	for _, k := range []string{"block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"} {
+		assert.Equal(t, true, pab[k], k)
+	}
 }
 
 func TestPolicyDeniesInsecureTransportAndForeignEncryption(t *testing.T) {
 	stack, _ := newBucket(t, securebucket.Props{})
 	out := synthtest.Synth(t, stack)
-	policy := out.Resource(t, "aws_s3_bucket_policy")
-	assert.Contains(t, policy["depends_on"], "aws_s3_bucket_public_access_block."+onlyName(t, out.Resources("aws_s3_bucket_public_access_block")))
+	policy := out.ResourceOf(t, "aws_s3_bucket_policy", "Bucket")
+	assert.Contains(t, policy["depends_on"], "aws_s3_bucket_public_access_block."+nameOfBucket(t, out.Resources("aws_s3_bucket_public_access_block")))
 	st := synthtest.BySid(out.PolicyStatements(t, policy["policy"]))
 
 	tls := st[securebucket.DenyInsecureTransportSid]
@@ -88,8 +132,8 @@ func TestLifecycleRules(t *testing.T) {
 		Transitions:                     []securebucket.Transition{{Days: 30, StorageClass: "STANDARD_IA"}, {Days: 90, StorageClass: "GLACIER"}},
 	})
 	out := synthtest.Synth(t, stack)
-	lc := out.Resource(t, "aws_s3_bucket_lifecycle_configuration")
-	assert.Contains(t, lc["depends_on"], "aws_s3_bucket_versioning."+onlyName(t, out.Resources("aws_s3_bucket_versioning")))
+	lc := out.ResourceOf(t, "aws_s3_bucket_lifecycle_configuration", "Bucket")
+	assert.Contains(t, lc["depends_on"], "aws_s3_bucket_versioning."+nameOfBucket(t, out.Resources("aws_s3_bucket_versioning")))
 	rules := map[string]map[string]any{}
 	for _, r := range lc["rule"].([]any) {
 		m := r.(map[string]any)
@@ -107,21 +151,16 @@ func TestLifecycleRules(t *testing.T) {
 
 func TestDefaultLifecycleHasNoTransitions(t *testing.T) {
 	stack, _ := newBucket(t, securebucket.Props{})
-	lc := synthtest.Synth(t, stack).Resource(t, "aws_s3_bucket_lifecycle_configuration")
+	lc := synthtest.Synth(t, stack).ResourceOf(t, "aws_s3_bucket_lifecycle_configuration", "Bucket")
 	assert.Len(t, lc["rule"], 2)
 	assert.EqualValues(t, 90, lc["rule"].([]any)[1].(map[string]any)["noncurrent_version_expiration"].([]any)[0].(map[string]any)["noncurrent_days"])
 }
 
-func TestAccessLoggingAndRemovalPolicyDestroyAreOptIn(t *testing.T) {
-	stack, _ := newBucket(t, securebucket.Props{
-		BucketName: "team-b-artifacts", RemovalPolicy: removal.Destroy,
-		AccessLogs: &securebucket.AccessLogs{TargetBucket: "team-b-access-logs", Prefix: "s3/team-b-artifacts/"},
-	})
+func TestRemovalPolicyDestroyIsOptIn(t *testing.T) {
+	stack, _ := newBucket(t, securebucket.Props{BucketName: "team-b-artifacts", RemovalPolicy: removal.Destroy})
 	out := synthtest.Synth(t, stack)
-	assert.Equal(t, true, out.Resource(t, "aws_s3_bucket")["force_destroy"])
-	logging := out.Resource(t, "aws_s3_bucket_logging")
-	assert.Equal(t, "team-b-access-logs", logging["target_bucket"])
-	assert.Equal(t, "s3/team-b-artifacts/", logging["target_prefix"])
+	assert.Equal(t, true, out.ResourceOf(t, "aws_s3_bucket", "Bucket")["force_destroy"])
+	assert.Equal(t, "s3/team-b-artifacts/", out.ResourceOf(t, "aws_s3_bucket_logging", "Bucket")["target_prefix"])
 }
 
 func TestGrantsAreScopedToPrefixes(t *testing.T) {
@@ -169,7 +208,7 @@ func TestAddToResourcePolicy(t *testing.T) {
 		Resources:  []string{*bucket.BucketArn()},
 	})
 	out := synthtest.Synth(t, stack)
-	st := synthtest.BySid(out.PolicyStatements(t, out.Resource(t, "aws_s3_bucket_policy")["policy"]))
+	st := synthtest.BySid(out.PolicyStatements(t, out.ResourceOf(t, "aws_s3_bucket_policy", "Bucket")["policy"]))
 	assert.Contains(t, st, "AllowCloudTrailAclCheck")
 	assert.Contains(t, st, securebucket.DenyInsecureTransportSid, "own protections stay")
 }
@@ -181,7 +220,6 @@ func TestInvalidPropsListEveryViolation(t *testing.T) {
 		AbortIncompleteUploadDays:       -1,
 		NoncurrentVersionExpirationDays: -5,
 		Transitions:                     []securebucket.Transition{{Days: 10, StorageClass: "STANDARD_IA"}, {Days: 5, StorageClass: "TAPE"}},
-		AccessLogs:                      &securebucket.AccessLogs{TargetBucket: "x"},
 	})
 	b.GrantRead(nil)
 	b.AddToResourcePolicy(iampolicy.Statement{Sid: securebucket.DenyInsecureTransportSid})
@@ -194,7 +232,6 @@ func TestInvalidPropsListEveryViolation(t *testing.T) {
 		"Transitions[0].Days: S3 needs at least 30 days before STANDARD_IA, got 10",
 		`Transitions[1].StorageClass: "TAPE" is not one of`,
 		"Transitions[1].Days: must be later than the previous transition (10 days), got 5",
-		`AccessLogs.TargetBucket: bucket name "x" must be 3-63 characters long, got 1`,
 		"GrantRead: role is nil",
 		`AddToResourcePolicy: Sid "DenyInsecureTransport" is reserved`,
 	}
@@ -272,13 +309,17 @@ func TestValidateBucketName(t *testing.T) {
 	}
 }
 
-func onlyName(t *testing.T, m map[string]map[string]any) string {
+// nameOfBucket is the logical name of the one resource of the construct "Bucket".
+func nameOfBucket(t *testing.T, m map[string]map[string]any) string {
 	t.Helper()
-	require.Len(t, m, 1)
+	var names []string
 	for k := range m {
-		return k
+		if strings.HasPrefix(k, "Bucket_") {
+			names = append(names, k)
+		}
 	}
-	return ""
+	require.Len(t, names, 1)
+	return names[0]
 }
 
 // Permanent deletion of versions is its own grant, on the given prefixes only, and never

@@ -8,6 +8,8 @@
 // the runtime binary nothing.
 package contract
 
+import "fmt"
+
 // AttributeType is a DynamoDB scalar attribute type.
 type AttributeType string
 
@@ -175,6 +177,11 @@ const (
 // BucketPrefixes are every prefix the runtime reads and writes.
 func BucketPrefixes() []string { return []string{PackagesPrefix, ValidatorsPrefix} }
 
+// ValidatorObject is the object key of a package version's validator script.
+func ValidatorObject(name, version string) string {
+	return ValidatorsPrefix + name + "/" + version + "/validator.js"
+}
+
 // PackageObject is the object key of a package version's bytes.
 func PackageObject(name, version string) string {
 	return PackagesPrefix + name + "/" + version + "/package.zip"
@@ -207,7 +214,23 @@ const (
 	// as plain values.
 	EnvJWTSecret     = "JWT_SECRET"
 	EnvAdminPassword = "REGISTRY_ADMIN_PASSWORD"
+	// EnvGoMemLimit is the Go runtime's soft memory limit (GoMemLimit of the task's
+	// memory); the registry sizes its password-check concurrency from it.
+	EnvGoMemLimit = "GOMEMLIMIT"
+	// EnvTrustedProxies lists the peers whose X-Forwarded-For names the client, for
+	// per-address throttling (LoadBalancerSources on AWS).
+	EnvTrustedProxies = "REGISTRY_TRUSTED_PROXIES"
 )
+
+// LoadBalancerSources are the addresses a task's requests come from on AWS: the load
+// balancer's nodes inside the VPC (the task's security group admits nothing else),
+// somewhere in the private address ranges.
+const LoadBalancerSources = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+
+// GoMemLimit is the GOMEMLIMIT value for a task of memoryMiB: nine tenths of it, so
+// the Go runtime collects garbage harder before the task reaches its hard limit and
+// the rest covers what the runtime does not count (binary, thread stacks).
+func GoMemLimit(memoryMiB int) string { return fmt.Sprintf("%dMiB", memoryMiB*9/10) }
 
 // BackendAWS is EnvBackend's value for S3 + DynamoDB storage.
 const BackendAWS = "aws"
@@ -237,6 +260,13 @@ type Service struct {
 	KMSKeyID      string // the project key's ARN; every S3 write asks SSE-KMS with it
 	JWTSecretName string
 	Tables        TableNames
+	// MemoryMiB is the task's memory; when set, the environment holds GOMEMLIMIT.
+	MemoryMiB int
+	// Name is the ECS service's name: the Service dimension of the registry's metrics,
+	// which the service's alarms select.
+	Name string
+	// Validators sizes the validator sandbox; the zero value is ValidatorsFor(MemoryMiB).
+	Validators ValidatorSizing
 }
 
 // Environment is the task's plain environment for s. The two secrets (EnvJWTSecret from
@@ -244,13 +274,61 @@ type Service struct {
 // AdminPasswordField) are injected by the task definition's secrets, not here.
 func (s Service) Environment() map[string]string {
 	env := map[string]string{
-		EnvBackend:       BackendAWS,
-		EnvAddr:          ListenAddress,
-		EnvProduction:    "true",
-		EnvRegion:        s.Region,
-		EnvBucket:        s.Bucket,
-		EnvKMSKeyID:      s.KMSKeyID,
-		EnvJWTSecretName: s.JWTSecretName,
+		EnvBackend:        BackendAWS,
+		EnvAddr:           ListenAddress,
+		EnvProduction:     "true",
+		EnvRegion:         s.Region,
+		EnvBucket:         s.Bucket,
+		EnvKMSKeyID:       s.KMSKeyID,
+		EnvJWTSecretName:  s.JWTSecretName,
+		EnvTrustedProxies: LoadBalancerSources,
+	}
+	for _, t := range Tables() {
+		env[t.EnvVar] = s.Tables.Get(t.Kind)
+	}
+	if s.Name != "" {
+		env[EnvServiceName] = s.Name
+	}
+	v := s.Validators
+	if v == (ValidatorSizing{}) {
+		v = ValidatorsFor(s.MemoryMiB)
+	}
+	env[EnvValidatorPoolSize] = fmt.Sprint(v.PoolSize)
+	env[EnvValidatorMemoryBytes] = fmt.Sprint(v.MemoryBytes)
+	if s.MemoryMiB > 0 {
+		// The validator children live in the task's memory beside the registry: the
+		// registry's own soft limit leaves room for a full pool of them.
+		env[EnvGoMemLimit] = GoMemLimit(s.MemoryMiB - v.ReserveMiB())
+	}
+	return env
+}
+
+// SecretVariables are the variables a task definition injects from Secrets Manager.
+func SecretVariables() []string { return []string{EnvJWTSecret, EnvAdminPassword} }
+
+// The environment of the secrets' rotation function (runtime/cmd/rotate-secret).
+const (
+	// EnvRotationStrategy picks what the function rotates.
+	EnvRotationStrategy = "ROTATION_STRATEGY"
+	// RotationJWT rotates the JWT signing secret.
+	RotationJWT = "jwt"
+	// RotationAdminPassword rotates the administrator's password and applies it.
+	RotationAdminPassword = "admin-password"
+	// EnvAdminUser names the bootstrap administrator, for the registry and the rotation.
+	EnvAdminUser = "REGISTRY_ADMIN_USER"
+	// DefaultAdminUser is the administrator's name when EnvAdminUser is unset.
+	DefaultAdminUser = "admin"
+)
+
+// AdminRotationEnvironment is the environment of the administrator password's rotation
+// function: the strategy, the administrator, and the storage settings of s (bucket, key,
+// tables) that the runtime's AWS backend is configured with. No secrets.
+func (s Service) AdminRotationEnvironment(adminUser string) map[string]string {
+	env := map[string]string{
+		EnvRotationStrategy: RotationAdminPassword,
+		EnvAdminUser:        adminUser,
+		EnvBucket:           s.Bucket,
+		EnvKMSKeyID:         s.KMSKeyID,
 	}
 	for _, t := range Tables() {
 		env[t.EnvVar] = s.Tables.Get(t.Kind)
@@ -258,5 +336,88 @@ func (s Service) Environment() map[string]string {
 	return env
 }
 
-// SecretVariables are the variables a task definition injects from Secrets Manager.
-func SecretVariables() []string { return []string{EnvJWTSecret, EnvAdminPassword} }
+// Attributes of the validator attached to a package version, on the version's
+// packages-table item (the script itself is the S3 object ValidatorObject), and of a
+// validator run, on a downloads-table record (AttrValidatorSHA256 on both).
+const (
+	// AttrValidatorRef is the S3 key and version of the script: replacing a validator
+	// never serves bytes other than those recorded.
+	AttrValidatorRef       = "validator_ref"
+	AttrValidatorSHA256    = "validator_sha256"
+	AttrValidatorSize      = "validator_size"
+	AttrValidatorUpdatedAt = "validator_updated_at"
+	AttrValidatorUpdatedBy = "validator_updated_by"
+	AttrValidatorOutcome   = "validator_outcome"
+	AttrValidatorMillis    = "validator_ms"
+)
+
+// Environment variables of the validator sandbox and the registry's metrics.
+const (
+	// EnvValidatorPoolSize is how many validators run at once.
+	EnvValidatorPoolSize = "REGISTRY_VALIDATOR_POOL_SIZE"
+	// EnvValidatorMemoryBytes is one validator's data and address-space quota.
+	EnvValidatorMemoryBytes = "REGISTRY_VALIDATOR_MEMORY_BYTES"
+	// EnvValidatorDeadline is one validator's wall-clock limit (at most 5s).
+	EnvValidatorDeadline = "REGISTRY_VALIDATOR_DEADLINE"
+	// EnvServiceName is the value of the metrics' Service dimension.
+	EnvServiceName = "REGISTRY_SERVICE_NAME"
+)
+
+// The registry's metrics, extracted by CloudWatch from the Embedded Metric Format
+// block of its log lines: every metric has the one dimension MetricDimension, whose
+// value is the service's name (EnvServiceName).
+const (
+	MetricsNamespace = "ACME/Registry"
+	MetricDimension  = "Service"
+	// MetricValidatorTimeouts and MetricValidatorErrors count validator runs that
+	// ended in a timeout, and in an error (a throw, a malformed result, a crash).
+	MetricValidatorTimeouts = "ValidatorTimeout"
+	MetricValidatorErrors   = "ValidatorError"
+	// DefaultServiceName is the Service dimension when EnvServiceName is unset.
+	DefaultServiceName = "registry"
+)
+
+// ValidatorSizing is how many validator children a task runs at once and the memory
+// each may take.
+type ValidatorSizing struct {
+	PoolSize    int
+	MemoryBytes int64
+}
+
+// validatorChildOverheadMiB is a child's resident footprint before its quota: the
+// registry binary (its text mostly shared with the parent's) and the Go runtime,
+// measured at 32 MiB peak for a trivial validator, with room.
+const validatorChildOverheadMiB = 40
+
+// ReserveMiB is the task memory a full pool can occupy.
+func (v ValidatorSizing) ReserveMiB() int {
+	return v.PoolSize * (int(v.MemoryBytes>>20) + validatorChildOverheadMiB)
+}
+
+// ValidatorsFor sizes the sandbox for a task of memoryMiB: a pool of 2 children of
+// 64 MiB on the default 512 MiB task (a third of it), 4 of 128 MiB from 1 GiB up.
+func ValidatorsFor(memoryMiB int) ValidatorSizing {
+	if memoryMiB >= 1024 {
+		return ValidatorSizing{PoolSize: 4, MemoryBytes: 128 << 20}
+	}
+	return ValidatorSizing{PoolSize: 2, MemoryBytes: 64 << 20}
+}
+
+// Ulimit is a container resource limit of the task definition.
+type Ulimit struct {
+	Name       string
+	Soft, Hard int
+}
+
+// ContainerUlimits are the limits a registry container runs under. The validator
+// children lower their own limits further (they can only lower them); these are the
+// ceilings: no core dumps, the open files Fargate gives by default, and a task
+// count that bounds a fork storm while leaving the registry and a full pool of
+// children their threads.
+func ContainerUlimits() []Ulimit {
+	return []Ulimit{
+		{Name: "core", Soft: 0, Hard: 0},
+		{Name: "nofile", Soft: 65535, Hard: 65535},
+		{Name: "nproc", Soft: 4096, Hard: 4096},
+	}
+}

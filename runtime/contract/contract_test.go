@@ -48,6 +48,24 @@ func TestServiceEnvironmentNamesEveryTable(t *testing.T) {
 		assert.NotContains(t, env, v, "secrets are injected, never plain")
 	}
 	assert.Equal(t, contract.BackendAWS, env[contract.EnvBackend])
+	assert.NotContains(t, env, contract.EnvGoMemLimit, "no memory given, no limit")
+}
+
+func TestServiceEnvironmentLimitsMemory(t *testing.T) {
+	env := contract.Service{Region: "us-east-1", Tables: contract.DefaultTableNames(), MemoryMiB: 512}.Environment()
+	// 512 MiB less a full validator pool (2 x (64 + 40) MiB), nine tenths of that.
+	assert.Equal(t, "273MiB", env[contract.EnvGoMemLimit])
+	assert.Equal(t, "2", env[contract.EnvValidatorPoolSize])
+	assert.Equal(t, "67108864", env[contract.EnvValidatorMemoryBytes])
+	assert.Equal(t, "921MiB", contract.GoMemLimit(1024))
+	big := contract.Service{MemoryMiB: 2048}.Environment()
+	assert.Equal(t, "4", big[contract.EnvValidatorPoolSize])
+	assert.Equal(t, fmt.Sprint(int((2048-4*(128+40))*9/10))+"MiB", big[contract.EnvGoMemLimit])
+}
+
+func TestValidatorObjectIsUnderItsPrefix(t *testing.T) {
+	assert.Equal(t, "validators/hello/1.0.0/validator.js", contract.ValidatorObject("hello", "1.0.0"))
+	assert.Contains(t, contract.BucketPrefixes(), contract.ValidatorsPrefix, "the task role's grants cover the validators")
 }
 
 // The environment a deployment gives a registry task, as the stack writes it into the
@@ -55,7 +73,7 @@ func TestServiceEnvironmentNamesEveryTable(t *testing.T) {
 func ExampleService_Environment() {
 	env := contract.Service{
 		Region: "us-east-1", Bucket: "pkg-artifacts", KMSKeyID: "arn:aws:kms:us-east-1:111122223333:key/k",
-		JWTSecretName: contract.DefaultJWTSecretName, Tables: contract.DefaultTableNames(),
+		JWTSecretName: contract.DefaultJWTSecretName, Tables: contract.DefaultTableNames(), MemoryMiB: 512,
 	}.Environment()
 	names := make([]string, 0, len(env))
 	for k := range env {
@@ -67,6 +85,7 @@ func ExampleService_Environment() {
 	}
 	// Output:
 	// AWS_REGION=us-east-1
+	// GOMEMLIMIT=273MiB
 	// JWT_SECRET_NAME=acme-jwt-secret
 	// REGISTRY_ADDR=0.0.0.0:8080
 	// REGISTRY_BACKEND=aws
@@ -78,4 +97,7 @@ func ExampleService_Environment() {
 	// REGISTRY_TABLE_TOKENS=tokens
 	// REGISTRY_TABLE_UPLOADS=uploads
 	// REGISTRY_TABLE_USERS=users
+	// REGISTRY_TRUSTED_PROXIES=10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7
+	// REGISTRY_VALIDATOR_MEMORY_BYTES=67108864
+	// REGISTRY_VALIDATOR_POOL_SIZE=2
 }

@@ -17,6 +17,8 @@ import (
 	acmeapp "github.com/acme/module-registry/app"
 	"github.com/acme/module-registry/app/config"
 	"github.com/acme/module-registry/app/tfmirror"
+	"github.com/acme/module-registry/runtime/image"
+	"github.com/acme/module-registry/runtime/lambdabuild"
 	"github.com/acme/module-registry/stacks"
 	"github.com/acme/module-registry/test/emulator"
 )
@@ -61,6 +63,7 @@ func ApplyApp(t *testing.T, name string, build func(app cdktf.App, cfg config.Co
 		Endpoint:        emu.Endpoint(),
 		StateDir:        t.TempDir(),
 		IngressCidrs:    []string{config.DefaultIngressCidrs},
+		RotationZip:     RotationZip(t),
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -98,6 +101,30 @@ func ApplyApp(t *testing.T, name string, build func(app cdktf.App, cfg config.Co
 	terraform.InitAndApply(t, d.Options)
 	d.Outputs = terraform.OutputAll(t, d.Options)
 	return d
+}
+
+var rotationZip = sync.OnceValues(func() (string, error) {
+	root, err := image.FindModuleRoot(".")
+	if err != nil {
+		return "", err
+	}
+	pkg, err := lambdabuild.Build(context.Background(), lambdabuild.Options{ModuleDir: root, Package: "./runtime/cmd/rotate-secret"})
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(root, ".run", "test", "rotate-secret.zip")
+	return path, lambdabuild.Write(path, pkg)
+})
+
+// RotationZip is the secrets' rotation function as main.go builds it before synth, built
+// once per test process.
+func RotationZip(t *testing.T) string {
+	t.Helper()
+	path, err := rotationZip()
+	if err != nil {
+		t.Fatalf("building the rotation function: %v", err)
+	}
+	return path
 }
 
 // AfterDestroy registers a check that runs once the stack is destroyed, to prove the

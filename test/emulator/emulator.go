@@ -106,11 +106,27 @@ const (
 	// PatchCloudWatchCBOR serves CloudWatch in the Smithy RPC v2 CBOR protocol, the
 	// only one the current Go SDK's client speaks.
 	PatchCloudWatchCBOR = "cloudwatch-cbor"
+	// PatchLambdaKMSKeyArn keeps and reports a function's KMSKeyArn.
+	PatchLambdaKMSKeyArn = "lambda-kms-key-arn"
+	// PatchSecretsManagerDefaultCurrent makes GetSecretValue without version or stage
+	// return AWSCURRENT, also while a rotation has not finished.
+	PatchSecretsManagerDefaultCurrent = "secretsmanager-default-current"
+	// PatchIAMAWSManagedPolicies makes the AWS managed policies exist, so they can be
+	// attached.
+	PatchIAMAWSManagedPolicies = "iam-aws-managed-policies"
+	// PatchS3EventBridgeNotifications makes GetBucketNotificationConfiguration report
+	// delivery to EventBridge.
+	PatchS3EventBridgeNotifications = "s3-eventbridge-notifications"
+	// PatchS3LoggingTargetPolicy makes PutBucketLogging read a target bucket policy
+	// in every form AWS accepts (statements with Principal "*", lists).
+	PatchS3LoggingTargetPolicy = "s3-logging-target-policy"
 )
 
 // Patches lists every patch the launcher applies by default.
 var Patches = []string{PatchCloudTrailARN, PatchAppAutoScalingTags, PatchS3LifecycleMinSize, PatchS3BucketPolicyConditions, PatchS3ChecksumVerify, PatchS3HeadCompositeChecksum, PatchDynamoDBAtomicWrites, PatchECRLayerUpload,
-	PatchECSCreateServiceSettings, PatchEC2RuleDescriptions, PatchELBv2DefaultScheme, PatchCloudWatchCBOR}
+	PatchECSCreateServiceSettings, PatchEC2RuleDescriptions, PatchELBv2DefaultScheme, PatchCloudWatchCBOR,
+	PatchLambdaKMSKeyArn, PatchSecretsManagerDefaultCurrent, PatchIAMAWSManagedPolicies,
+	PatchS3EventBridgeNotifications, PatchS3LoggingTargetPolicy}
 
 // ErrMotoMissing is returned (wrapped) when python3 or moto's server extras are absent.
 var ErrMotoMissing = errors.New("moto server is not installed: install Python 3 and then `pip install 'moto[server]==5.2.1'`")

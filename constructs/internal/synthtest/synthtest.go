@@ -105,6 +105,26 @@ func (r *Result) Resource(t testing.TB, typ string) map[string]any {
 	return nil
 }
 
+// ResourceOf returns the only resource of typ that the construct with id constructID,
+// a child of the stack, created (cdktf starts its logical name with the id), failing
+// the test if there is not exactly one: what a test needs once other constructs (a
+// stack's access-log bucket, say) add resources of the same type.
+func (r *Result) ResourceOf(t testing.TB, typ, constructID string) map[string]any {
+	t.Helper()
+	var found []map[string]any
+	var names []string
+	for name, body := range r.Resources(typ) {
+		if strings.HasPrefix(name, constructID+"_") {
+			found = append(found, body)
+			names = append(names, name)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("want exactly one %s of construct %s, got %d: %v (all: %v)", typ, constructID, len(found), names, keys(r.Resources(typ)))
+	}
+	return found[0]
+}
+
 var docRef = regexp.MustCompile(`^\$\{data\.aws_iam_policy_document\.([^.]+)\.json\}$`)
 
 // PolicyStatements resolves a reference like "${data.aws_iam_policy_document.X.json}" to

@@ -74,6 +74,24 @@ func (e *Errors) CheckLogRetention(prop string, days int) {
 	}
 }
 
+var managedPolicyArn = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(aws|[0-9]{12}):policy/[A-Za-z0-9+=,.@_/-]+$`)
+
+// ManagedPolicyArn reports arn unless it names a managed policy, AWS's
+// (arn:aws:iam::aws:policy/...) or an account's.
+func ManagedPolicyArn(arn string) error {
+	if !managedPolicyArn.MatchString(arn) {
+		return fmt.Errorf("%q is not a managed policy ARN (arn:aws:iam::aws:policy/<name> or arn:aws:iam::<account>:policy/<name>)", arn)
+	}
+	return nil
+}
+
+// CheckManagedPolicyArn records a violation of prop unless arn names a managed policy.
+func (e *Errors) CheckManagedPolicyArn(prop, arn string) {
+	if err := ManagedPolicyArn(arn); err != nil {
+		e.Addf(prop, "%v", err)
+	}
+}
+
 var envVarName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // IsEnvVarName reports whether name can name an environment variable.

@@ -16,6 +16,11 @@ PATCHES = {
     "ec2-rule-descriptions": "patch_ec2_rule_descriptions",
     "elbv2-default-scheme": "patch_elbv2_default_scheme",
     "cloudwatch-cbor": "patch_cloudwatch_cbor",
+    "lambda-kms-key-arn": "patch_lambda_kms_key_arn",
+    "secretsmanager-default-current": "patch_secretsmanager_default_current",
+    "iam-aws-managed-policies": "patch_iam_aws_managed_policies",
+    "s3-eventbridge-notifications": "patch_s3_eventbridge_notifications",
+    "s3-logging-target-policy": "patch_s3_logging_target_policy",
 }
 
 

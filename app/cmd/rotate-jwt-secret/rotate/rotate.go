@@ -5,41 +5,37 @@
 // against AWSCURRENT and AWSPREVIOUS keeps accepting tokens signed before the rotation
 // until they expire, and signs new ones with the new secret.
 //
-// The secret value never leaves this package: it is generated here, sent to
+// The secret value never leaves this package: it is generated (runtime/rotation), sent to
 // PutSecretValue and dropped. Results and errors carry version ids only.
 package rotate
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/acme/module-registry/runtime/contract"
+	"github.com/acme/module-registry/runtime/rotation"
 )
 
 // Staging labels Secrets Manager moves on every new version.
 const (
-	Current  = "AWSCURRENT"
-	Previous = "AWSPREVIOUS"
+	Current  = rotation.Current
+	Previous = rotation.Previous
 )
 
 // SecretField is the JSON field rotated; every other field is kept as it is.
-const SecretField = contract.JWTFieldSecret
+const SecretField = rotation.JWTSecretField
 
-// MinLength is the shortest secret written: 64 characters drawn uniformly from 62 letters
-// and digits carry 64*log2(62), about 381 bits, above the 256 bits required.
-const MinLength = 64
+// MinLength is the shortest secret written (see rotation.MinJWTSecretLength).
+const MinLength = rotation.MinJWTSecretLength
 
 // Alphabet is what generated secrets are made of: letters and digits, like the
 // deploy-time value, so the secret is safe in env vars, headers and shells.
-const Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+const Alphabet = rotation.Alphabet
 
 // API is the part of the Secrets Manager client rotation uses.
 type API interface {
@@ -76,38 +72,15 @@ func Rotate(ctx context.Context, client API, secretID string, opts Options) (Res
 	if err != nil {
 		return Result{}, fmt.Errorf("read current version of %s: %w", secretID, err)
 	}
-	fields := map[string]json.RawMessage{}
-	if cur.SecretString == nil || json.Unmarshal([]byte(*cur.SecretString), &fields) != nil {
-		return Result{}, fmt.Errorf("current version %s of %s is not a JSON object", aws.ToString(cur.VersionId), secretID)
-	}
-	var old string
-	if raw, ok := fields[SecretField]; !ok || json.Unmarshal(raw, &old) != nil {
-		return Result{}, fmt.Errorf("current version %s of %s has no string field %q", aws.ToString(cur.VersionId), secretID, SecretField)
-	}
-	length := opts.Length
-	if length == 0 {
-		length = max(len(old), MinLength)
-	}
-	if length < MinLength {
-		return Result{}, fmt.Errorf("length must be at least %d, got %d", MinLength, length)
-	}
-	secret, err := Generate(length)
+	value, length, err := rotation.NextJWTValue(aws.ToString(cur.SecretString), opts.Length)
 	if err != nil {
-		return Result{}, err
-	}
-	fields[SecretField], err = json.Marshal(secret)
-	if err != nil {
-		return Result{}, err
-	}
-	value, err := json.Marshal(fields)
-	if err != nil {
-		return Result{}, err
+		return Result{}, fmt.Errorf("current version %s of %s: %w", aws.ToString(cur.VersionId), secretID, err)
 	}
 	// With no VersionStages, Secrets Manager labels the new version AWSCURRENT and moves
 	// AWSPREVIOUS to the version that held AWSCURRENT. The SDK fills ClientRequestToken
 	// (the new version id), which also makes a retried call idempotent.
 	put, err := client.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
-		SecretId: aws.String(secretID), SecretString: aws.String(string(value)),
+		SecretId: aws.String(secretID), SecretString: aws.String(value),
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("write new version of %s: %w", secretID, err)
@@ -134,19 +107,11 @@ func Rotate(ctx context.Context, client API, secretID string, opts Options) (Res
 	return res, nil
 }
 
-// Generate returns length characters drawn uniformly from Alphabet with crypto/rand.
+// Generate returns length characters drawn uniformly from Alphabet with crypto/rand; at
+// least MinLength.
 func Generate(length int) (string, error) {
 	if length < MinLength {
 		return "", errors.New("secret too short")
 	}
-	n := big.NewInt(int64(len(Alphabet)))
-	out := make([]byte, length)
-	for i := range out {
-		k, err := rand.Int(rand.Reader, n)
-		if err != nil {
-			return "", fmt.Errorf("read random: %w", err)
-		}
-		out[i] = Alphabet[k.Int64()]
-	}
-	return string(out), nil
+	return rotation.Generate(length)
 }

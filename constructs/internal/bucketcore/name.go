@@ -1,4 +1,4 @@
-package securebucket
+package bucketcore
 
 import (
 	"fmt"
