@@ -11,7 +11,8 @@ export CHECKPOINT_DISABLE := 1
 CDKTF     := tools/node_modules/.bin/cdktf
 # Built, then run: go run would add its own "exit status 1" to every failure.
 LOCALENV  := go build -o .run/bin/localenv ./app/cmd/localenv && .run/bin/localenv
-UNIT_PKGS  = $(shell go list ./... | grep -v -E '/test(/|$$)')
+# tools/node_modules holds a Go package of an npm dependency; it is not ours to test.
+UNIT_PKGS  = $(shell go list ./... | grep -v -E '/test(/|$$)|/node_modules/')
 
 .PHONY: help up down diff smoke admin-password registry-stop emulator-start emulator-stop test check unit terratest up-check tools synth bench scan clean
 
@@ -20,7 +21,7 @@ help:
 	  "make up    - start the local AWS emulator, deploy the whole stack to it with cdktf, run the registry on it, smoke-test it" \
 	  "make down  - stop the registry, destroy the local stack and stop the emulator" \
 	  "make diff  - plan the local stack against the emulator (no changes after make up)" \
-	  "make test  - tree check (no compiled binaries, gofmt), go vet, unit tests (-race), the terratest suites on the emulator, then make up/diff/down (up-check)" \
+	  "make test  - in three lanes at once: tree check (no compiled binaries, gofmt), go vet, unit tests (-race) | the terratest suites on the emulator | make up/diff/down (up-check); prints each step's time" \
 	  "make smoke - run the smoke sequence again against the registry make up started" \
 	  "make -s admin-password - print the admin password make up deployed" \
 	  "make synth - synthesize cdktf.out/ with the cdktf CLI" \
@@ -63,7 +64,11 @@ emulator-start:
 emulator-stop:
 	@$(LOCALENV) emulator-stop
 
-test: check unit terratest up-check
+# Three lanes at once (app/steps): check then unit, terratest, up-check; each step's log is
+# printed whole when it ends and a table of the steps' times closes the run. tools comes
+# first so that the lanes never install it twice at the same time.
+test: tools
+	@go build -o .run/bin/steps ./app/cmd/steps && .run/bin/steps check,unit terratest up-check
 
 # Tracked compiled binaries, gofmt and ignored build outputs (app/treecheck), then go vet.
 check:
@@ -73,9 +78,12 @@ check:
 unit:
 	go test -race -count=1 $(UNIT_PKGS)
 
+# Every live suite at once: each has its own emulator and spends most of its time in the
+# provider's waits, so they overlap (go test's default is one per core).
+TERRATEST_PARALLEL ?= 16
 # The least-privilege proof (test/leastprivilege_test.go) writes its table; show it.
 terratest: tools
-	go test -count=1 -timeout 80m ./test/...
+	go test -count=1 -parallel $(TERRATEST_PARALLEL) -timeout 80m ./test/...
 	@cat .run/least-privilege-proof.txt
 
 # The main job as a user runs it, beside any running `make up` (its own run directory,

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme/module-registry/app/config"
+	"github.com/acme/module-registry/constructs/accesslogs"
 	"github.com/acme/module-registry/constructs/adminaccess"
 	"github.com/acme/module-registry/constructs/configrecorder"
 	"github.com/acme/module-registry/constructs/encryptionkey"
@@ -36,6 +37,8 @@ func TestGovernanceLive(t *testing.T) {
 	ctx := context.Background()
 	const repo = "acme/module-registry"
 	d := deploy.Apply(t, "governance", func(stack cdktf.TerraformStack, cfg config.Config) {
+		// The buckets' server access logs land here; destroy empties it with the rest.
+		accesslogs.New(stack, accesslogs.DefaultID, &accesslogs.Props{RemovalPolicy: removal.Destroy})
 		key := encryptionkey.New(stack, "GovernanceKey", &encryptionkey.Props{Alias: "alias/acme-governance-key"})
 		state := securebucket.New(stack, "State", &securebucket.Props{BucketName: "acme-tfstate", EncryptionKey: key, RemovalPolicy: removal.Destroy})
 		oidc := githuboidc.New(stack, "GitHub", &githuboidc.Props{

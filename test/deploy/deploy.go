@@ -88,6 +88,9 @@ func ApplyApp(t *testing.T, name string, build func(app cdktf.App, cfg config.Co
 			TerraformDir: filepath.Join(outdir, "stacks", name),
 			EnvVars:      env,
 			NoColor:      true,
+			// The state is fresh (apply and the drift plan read everything back), so
+			// destroy deletes by it without reading every resource again first.
+			ExtraArgs: terraform.ExtraArgs{Destroy: []string{"-refresh=false"}},
 		},
 	}
 	// Registered before apply so a failed apply still destroys what it created; runs
