@@ -35,9 +35,12 @@ type Result struct {
 	Lane     int           // 1-based
 	Start    time.Duration // since the run started
 	Duration time.Duration
-	Log      string
-	Err      error
-	Skipped  bool // an earlier step of its lane failed
+	// CPU is the user and system time of the step's command and the processes it
+	// waited for: on a machine with few cores, what the steps compete for.
+	CPU     time.Duration
+	Log     string
+	Err     error
+	Skipped bool // an earlier step of its lane failed
 }
 
 // Status is the result column of the table.
@@ -136,7 +139,7 @@ func (r *Runner) runLane(ctx context.Context, start time.Time, n int, lane Lane)
 		}
 		res.Start = r.now().Sub(start)
 		r.printf("--> %s (lane %d) started at %s; log %s\n", s.Name, n, seconds(res.Start), res.Log)
-		res.Err = r.runStep(ctx, s, res.Log)
+		res.CPU, res.Err = r.runStep(ctx, s, res.Log)
 		res.Duration = r.now().Sub(start) - res.Start
 		r.report(res)
 		failed = res.Err != nil
@@ -145,21 +148,26 @@ func (r *Runner) runLane(ctx context.Context, start time.Time, n int, lane Lane)
 	return out
 }
 
-// runStep runs s with its output in log.
-func (r *Runner) runStep(ctx context.Context, s Step, log string) error {
+// runStep runs s with its output in log and returns the CPU time it used.
+func (r *Runner) runStep(ctx context.Context, s Step, log string) (time.Duration, error) {
 	f, err := os.Create(log)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer f.Close()
 	cmd := exec.CommandContext(ctx, s.Args[0], s.Args[1:]...)
 	cmd.Dir = r.Dir
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.WaitDelay = 10 * time.Second
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s: %w", strings.Join(s.Args, " "), err)
+	err = cmd.Run()
+	var cpu time.Duration
+	if cmd.ProcessState != nil {
+		cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
-	return nil
+	if err != nil {
+		return cpu, fmt.Errorf("%s: %w", strings.Join(s.Args, " "), err)
+	}
+	return cpu, nil
 }
 
 // report prints a finished step's log whole, under a header line.
@@ -190,19 +198,20 @@ func (r *Runner) printf(format string, args ...any) {
 func (r *Runner) table(results []Result, wall time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var busy time.Duration
-	tw := tabwriter.NewWriter(r.Out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	var busy, cpu time.Duration
+	tw := tabwriter.NewWriter(r.Out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(r.Out)
-	fmt.Fprintln(tw, "step\tlane\tstart s\tseconds\tresult\t")
+	fmt.Fprintln(tw, "step\tlane\tstart s\tseconds\tcpu s\tresult")
 	for _, res := range results {
 		if res.Skipped {
-			fmt.Fprintf(tw, "%s\t%d\t-\t-\t%s\t\n", res.Step, res.Lane, res.Status())
+			fmt.Fprintf(tw, "%s\t%d\t-\t-\t-\t%s\n", res.Step, res.Lane, res.Status())
 			continue
 		}
 		busy += res.Duration
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t\n", res.Step, res.Lane, seconds(res.Start), seconds(res.Duration), res.Status())
+		cpu += res.CPU
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", res.Step, res.Lane, seconds(res.Start), seconds(res.Duration), seconds(res.CPU), res.Status())
 	}
-	fmt.Fprintf(tw, "sum of steps\t\t\t%s\t\t\n", seconds(busy))
+	fmt.Fprintf(tw, "sum of steps\t\t\t%s\t%s\t\n", seconds(busy), seconds(cpu))
 	fmt.Fprintf(tw, "wall time\t\t\t%s\t\t\n", seconds(wall))
 	tw.Flush()
 }

@@ -53,7 +53,7 @@ func TestAFailedStepSkipsTheRestOfItsLaneAndNotTheOthers(t *testing.T) {
 	assert.NoFileExists(t, filepath.Join(dir, "never"))
 	assert.FileExists(t, filepath.Join(dir, "other"))
 	assert.Contains(t, out.String(), "why-it-broke", "a failed step's output is printed")
-	assert.Regexp(t, `(?m)^\s*never\s+1\s+-\s+-\s+skipped`, out.String())
+	assert.Regexp(t, `(?m)^never\s+1\s+-\s+-\s+-\s+skipped`, out.String())
 }
 
 func TestOutputOfConcurrentStepsIsNotInterleaved(t *testing.T) {
@@ -87,4 +87,18 @@ func TestParseLanes(t *testing.T) {
 	assert.ErrorContains(t, err, `lane "check,,unit" has an empty target`)
 	_, err = (&Runner{Out: &bytes.Buffer{}, LogDir: t.TempDir()}).Run(context.Background(), []Lane{{sh("a", "true")}, {sh("a", "true")}})
 	assert.ErrorContains(t, err, "step a appears twice")
+}
+
+func TestTheTableCountsEachStepsCPU(t *testing.T) {
+	dir := t.TempDir()
+	// A busy loop of about half a second in a child of the step's shell: its CPU is
+	// the step's.
+	busy := `sh -c 'end=$(($(date +%s%N) + 500000000)); while [ $(date +%s%N) -lt $end ]; do :; done'`
+	var out bytes.Buffer
+	r := &Runner{Out: &out, LogDir: filepath.Join(dir, "logs"), Dir: dir}
+	results, err := r.Run(context.Background(), []Lane{{sh("busy", busy)}, {sh("idle", "sleep 0.5")}})
+	require.NoError(t, err)
+	assert.Greater(t, results[0].CPU, 200*time.Millisecond, "the busy step's children count")
+	assert.Less(t, results[1].CPU, 200*time.Millisecond, "sleeping costs no CPU")
+	assert.Regexp(t, `(?m)^busy\s+1\s+[0-9.]+\s+[0-9.]+\s+0\.[2-9]|^busy\s+1\s+[0-9.]+\s+[0-9.]+\s+[1-9]`, out.String())
 }

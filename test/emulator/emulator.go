@@ -65,8 +65,11 @@ const (
 	DefaultRegion    = "us-east-1"
 )
 
-// ReadyTimeout bounds how long Launch waits for moto to bind and answer.
-const ReadyTimeout = 30 * time.Second
+// ReadyTimeout bounds how long Launch waits for moto to bind and answer. moto's
+// start-up is CPU-bound (importing every service), and make test starts a dozen
+// emulators at once on two cores: a start takes 3 s alone and over 30 s then. A moto
+// that exits is reported at once, not at the timeout.
+const ReadyTimeout = 2 * time.Minute
 
 // Patch names, usable in Options.DisablePatches.
 const (
