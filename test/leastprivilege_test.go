@@ -127,7 +127,8 @@ var taskRoleNeeds = map[string]string{}
 
 // exercise walks every path of the runtime that calls AWS: health, login, token use,
 // users, a streamed upload in one part and in several, an upload cut off mid-way, a
-// presigned upload and its commit, streamed and presigned downloads, listing, deleting.
+// presigned upload and its commit, streamed and presigned downloads, a validator's
+// life (attach, gate, replace, read, remove), listing, deleting.
 func exercise(t *testing.T, base, adminPassword string) {
 	t.Helper()
 	do := func(method, path, token string, body io.Reader, header map[string]string) (int, []byte) {
@@ -224,6 +225,20 @@ func exercise(t *testing.T, base, adminPassword string) {
 	resp.Body.Close()
 	require.NoError(t, err)
 	require.Equal(t, sum(presigned), sum(got), "presigned GET")
+
+	// A validator: attached (an S3 version under validators/, recorded on the package's
+	// item), run before a download (read by that version), replaced (the old version
+	// deleted), read back and removed; deleting a package removes its validator too.
+	allow := `function validate(input) { return {allow: input.user.name === "ci", reason: "ci only"} }`
+	deny := `function validate(input) { return {allow: false, reason: "closed"} }`
+	expect(http.StatusOK, http.MethodPut, "/packages/proof/4.0.0/validator", ci, strings.NewReader(allow), nil)
+	got = expect(http.StatusOK, http.MethodGet, "/packages/proof/4.0.0", ci, nil, nil)
+	require.Equal(t, sum(presigned), sum(got), "the validator allows ci")
+	expect(http.StatusOK, http.MethodPut, "/packages/proof/4.0.0/validator", ci, strings.NewReader(deny), nil)
+	expect(http.StatusForbidden, http.MethodGet, "/packages/proof/4.0.0/download-url", ci, nil, nil)
+	require.Equal(t, deny, string(expect(http.StatusOK, http.MethodGet, "/packages/proof/4.0.0/validator", ci, nil, nil)))
+	expect(http.StatusOK, http.MethodDelete, "/packages/proof/4.0.0/validator", ci, nil, nil)
+	expect(http.StatusOK, http.MethodPut, "/packages/proof/1.0.0/validator", ci, strings.NewReader(allow), nil)
 
 	expect(http.StatusOK, http.MethodGet, "/packages?name=proof", ci, nil, nil)
 	expect(http.StatusOK, http.MethodGet, "/packages", ci, nil, nil)

@@ -1,6 +1,7 @@
 package test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -34,6 +35,7 @@ import (
 	"github.com/acme/module-registry/app/config"
 	"github.com/acme/module-registry/app/localtask"
 	"github.com/acme/module-registry/app/smoke"
+	"github.com/acme/module-registry/runtime/client"
 	"github.com/acme/module-registry/runtime/image"
 	"github.com/acme/module-registry/stacks"
 	"github.com/acme/module-registry/test/deploy"
@@ -110,41 +112,63 @@ func TestRegistryEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	name, version, _ := strings.Cut(rep.Package, "/")
 
-	admin := smoke.New(base)
-	require.NoError(t, admin.Login(ctx, "admin", adminPassword))
+	admin, err := client.New(base, nil)
+	require.NoError(t, err)
+	_, err = admin.Login(ctx, "admin", adminPassword)
+	require.NoError(t, err)
 	content := []byte("end-to-end package body")
-	_, err = admin.Upload(ctx, "e2e", "1.0.0", content)
+	_, err = admin.Push(ctx, "e2e", "1.0.0", bytes.NewReader(content), -1, nil)
 	require.NoError(t, err)
 
-	status := func(c *smoke.Client, method, path string, body []byte, header map[string]string) int {
+	// refusal is the status of the registry's error answer.
+	refusal := func(err error) int {
 		t.Helper()
-		r, err := c.Do(ctx, method, path, body, header)
-		require.NoError(t, err)
-		return r.Status
+		var apiErr *client.APIError
+		require.ErrorAs(t, err, &apiErr)
+		return apiErr.Status
 	}
-	anonymous := smoke.New(base)
+	sha := func(b []byte) string { s, _, _ := client.Digest(bytes.NewReader(b)); return s }
 	// The seed's API: a missing or invalid token is 403; bad credentials at login are 401.
-	assert.Equal(t, http.StatusForbidden, status(anonymous, http.MethodGet, "/packages", nil, nil), "no token")
-	assert.Equal(t, http.StatusForbidden, status(anonymous, http.MethodGet, "/packages", nil,
-		map[string]string{"X-Authorization": "bearer not-a-jwt"}), "invalid token")
-	assert.Error(t, smoke.New(base).Login(ctx, "admin", adminPassword+"x"), "a wrong password is refused")
-	assert.Equal(t, http.StatusUnauthorized, status(smoke.New(base), http.MethodPut, "/authenticate",
-		[]byte(`{"user":{"name":"admin"},"secret":{"password":"wrong-password-123"}}`), map[string]string{"Content-Type": "application/json"}))
+	// (The client sends no request without a token, so the first probe goes without it.)
+	resp, err := http.Get(base + "/packages")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "no token")
+	forged, err := client.New(base, &client.Options{Token: "bearer not-a-jwt"})
+	require.NoError(t, err)
+	_, err = forged.List(ctx, client.ListOptions{})
+	assert.Equal(t, http.StatusForbidden, refusal(err), "invalid token")
+	anonymous, err := client.New(base, nil)
+	require.NoError(t, err)
+	_, err = anonymous.Login(ctx, "admin", adminPassword+"x")
+	assert.Error(t, err, "a wrong password is refused")
+	_, err = anonymous.Login(ctx, "admin", "wrong-password-123")
+	assert.Equal(t, http.StatusUnauthorized, refusal(err))
 
-	assert.Equal(t, http.StatusCreated, status(admin, http.MethodPost, "/users",
-		[]byte(`{"name":"reader","password":"reader-password-123","permissions":["download"]}`), map[string]string{"Content-Type": "application/json"}))
-	reader := smoke.New(base)
-	require.NoError(t, reader.Login(ctx, "reader", "reader-password-123"))
-	assert.Equal(t, http.StatusForbidden, status(reader, http.MethodPut, smoke.PackagePath("e2e", "2.0.0"), content, nil), "download-only user uploads")
-	assert.Equal(t, http.StatusOK, status(reader, http.MethodGet, smoke.PackagePath("e2e", "1.0.0"), nil, nil))
+	_, err = admin.CreateUser(ctx, client.NewUser{Name: "reader", Password: "reader-password-123", Permissions: []string{client.PermDownload}})
+	require.NoError(t, err, "201 Created")
+	reader, err := client.New(base, nil)
+	require.NoError(t, err)
+	_, err = reader.Login(ctx, "reader", "reader-password-123")
+	require.NoError(t, err)
+	_, err = reader.Push(ctx, "e2e", "2.0.0", bytes.NewReader(content), -1, nil)
+	assert.Equal(t, http.StatusForbidden, refusal(err), "download-only user uploads")
+	download, err := reader.Open(ctx, "e2e", "1.0.0", nil)
+	require.NoError(t, err, "200 OK")
+	got, err := io.ReadAll(download)
+	download.Close()
+	require.NoError(t, err, "verified while streaming")
+	assert.Equal(t, content, got)
 
-	assert.Equal(t, http.StatusConflict, status(admin, http.MethodPut, smoke.PackagePath("e2e", "1.0.0"), []byte("other"), nil), "versions are immutable")
-	assert.Equal(t, http.StatusUnprocessableEntity, status(admin, http.MethodPut, smoke.PackagePath("e2e", "3.0.0"), content,
-		map[string]string{"X-Checksum-SHA256": smoke.SHA256([]byte("not the body"))}), "declared hash differs")
-	assert.Equal(t, http.StatusNotFound, status(admin, http.MethodGet, smoke.PackagePath("e2e", "3.0.0"), nil, nil), "a refused upload stores nothing")
-	assert.Equal(t, http.StatusUnprocessableEntity, status(admin, http.MethodGet,
-		smoke.PackagePath("e2e", "1.0.0")+"?expected_hash="+smoke.SHA256([]byte("x")), nil, nil), "expected_hash differs")
-	assert.Equal(t, http.StatusRequestEntityTooLarge, declaredTooLarge(t, base, admin.Token()), "body over the 5 GiB limit")
+	_, err = admin.Push(ctx, "e2e", "1.0.0", bytes.NewReader([]byte("other")), -1, nil)
+	assert.Equal(t, http.StatusConflict, refusal(err), "versions are immutable")
+	_, err = admin.Push(ctx, "e2e", "3.0.0", bytes.NewReader(content), -1, &client.PushOptions{SHA256: sha([]byte("not the body"))})
+	assert.Equal(t, http.StatusUnprocessableEntity, refusal(err), "declared hash differs")
+	_, err = admin.Open(ctx, "e2e", "3.0.0", nil)
+	assert.Equal(t, http.StatusNotFound, refusal(err), "a refused upload stores nothing")
+	_, err = admin.Open(ctx, "e2e", "1.0.0", &client.DownloadOptions{SHA256: sha([]byte("x"))})
+	assert.Equal(t, http.StatusUnprocessableEntity, refusal(err), "expected_hash differs")
+	assert.Equal(t, http.StatusRequestEntityTooLarge, refusal(declaredTooLarge(ctx, admin)), "body over the 5 GiB limit")
 
 	// What landed in AWS: objects under the project key, download audit rows.
 	s3c := s3.NewFromConfig(d.AWS, func(o *s3.Options) { o.UsePathStyle = true })
@@ -174,6 +198,9 @@ func TestRegistryEndToEnd(t *testing.T) {
 	assert.GreaterOrEqual(t, outcomes[name+" admin ok"], 2, "streamed and presigned downloads are audited: %v", outcomes)
 	assert.GreaterOrEqual(t, outcomes["e2e reader ok"], 1, "%v", outcomes)
 	assert.GreaterOrEqual(t, outcomes["e2e admin hash_mismatch"], 1, "%v", outcomes)
+	assert.GreaterOrEqual(t, outcomes[name+" admin validator_denied"], 2, "the smoke's denying validator refused the download and the URL: %v", outcomes)
+
+	checkValidators(t, ctx, admin, reader, s3c, dynamodb.NewFromConfig(d.AWS), out, keyArn)
 
 	d.AfterDestroy(func(t *testing.T) { assertNothingLeft(t, d.AWS, keyArn) })
 }
@@ -229,20 +256,13 @@ func startRuntime(t *testing.T, env map[string]string, endpoint, region string) 
 	}
 }
 
-// declaredTooLarge starts an upload whose declared length is over the limit and returns
-// the status; the registry answers before reading the body.
-func declaredTooLarge(t *testing.T, base, token string) int {
-	t.Helper()
+// declaredTooLarge starts an upload whose declared length is over the limit, from a
+// stream that never yields a byte: the registry answers before reading the body.
+func declaredTooLarge(ctx context.Context, c *client.Client) error {
 	pr, pw := io.Pipe()
 	defer pw.Close()
-	req, err := http.NewRequest(http.MethodPut, base+smoke.PackagePath("huge", "1.0.0"), pr)
-	require.NoError(t, err)
-	req.ContentLength = 6 << 30
-	req.Header.Set("X-Authorization", token)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	return resp.StatusCode
+	_, err := c.Push(ctx, "huge", "1.0.0", pr, 6<<30, nil)
+	return err
 }
 
 // assertNothingLeft checks that destroy removed every resource of the stack from the
@@ -280,4 +300,62 @@ func assertNothingLeft(t *testing.T, cfg aws.Config, keyArn string) {
 	key, err := kms.NewFromConfig(cfg).DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(keyArn)})
 	require.NoError(t, err)
 	assert.Equal(t, kmstypes.KeyStatePendingDeletion, key.KeyMetadata.KeyState)
+}
+
+// checkValidators runs validators through the AWS backend: the script stored under
+// validators/ with the project key, an allowing and a denying decision by user name,
+// a hostile script failing closed within the deadline, and each run audited in the
+// downloads table with its outcome, duration and the script's SHA-256.
+func checkValidators(t *testing.T, ctx context.Context, admin, reader *client.Client, s3c *s3.Client, ddb *dynamodb.Client, out func(string) string, keyArn string) {
+	allowReader := smoke.AllowOnly("reader")
+	v, err := admin.PutValidator(ctx, "e2e", "1.0.0", []byte(allowReader))
+	require.NoError(t, err)
+	head, err := s3c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(out("artifacts_bucket")), Key: aws.String("validators/e2e/1.0.0/validator.js")})
+	require.NoError(t, err, "stored under validators/")
+	assert.Equal(t, s3types.ServerSideEncryptionAwsKms, head.ServerSideEncryption)
+	assert.Equal(t, keyArn, aws.ToString(head.SSEKMSKeyId))
+
+	r, err := reader.Open(ctx, "e2e", "1.0.0", nil)
+	require.NoError(t, err, "the validator allows reader")
+	_, err = io.Copy(io.Discard, r)
+	r.Close()
+	require.NoError(t, err)
+	_, err = admin.Open(ctx, "e2e", "1.0.0", nil)
+	var apiErr *client.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusForbidden, apiErr.Status)
+	assert.Equal(t, "the package's validator denied the download: only reader may download e2e", apiErr.Message)
+	_, err = admin.DownloadURL(ctx, "e2e", "1.0.0", true)
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusForbidden, apiErr.Status, "no presigned URL either")
+
+	loop := "function validate(input) { for (;;) {} }"
+	_, err = admin.PutValidator(ctx, "e2e", "1.0.0", []byte(loop))
+	require.NoError(t, err)
+	start := time.Now()
+	_, err = reader.Open(ctx, "e2e", "1.0.0", nil)
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusForbidden, apiErr.Status, "fail closed, never a 5xx")
+	assert.Contains(t, apiErr.Message, "(timeout)")
+	assert.Less(t, time.Since(start), 7*time.Second, "within the 5 s deadline")
+	_, err = admin.DeleteValidator(ctx, "e2e", "1.0.0")
+	require.NoError(t, err)
+
+	rows, err := ddb.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(out("downloads_table"))})
+	require.NoError(t, err)
+	runs := map[string]string{}
+	for _, item := range rows.Items {
+		n, _ := item["name"].(*ddbtypes.AttributeValueMemberS)
+		o, _ := item["validator_outcome"].(*ddbtypes.AttributeValueMemberS)
+		h, _ := item["validator_sha256"].(*ddbtypes.AttributeValueMemberS)
+		ms, _ := item["validator_ms"].(*ddbtypes.AttributeValueMemberN)
+		u, _ := item["user"].(*ddbtypes.AttributeValueMemberS)
+		if n != nil && n.Value == "e2e" && o != nil && h != nil && ms != nil && u != nil {
+			runs[u.Value+" "+o.Value] = h.Value
+		}
+	}
+	assert.Equal(t, v.SHA256, runs["reader allowed"], "%v", runs)
+	assert.Equal(t, v.SHA256, runs["admin denied"], "%v", runs)
+	loopSum, _, _ := client.Digest(strings.NewReader(loop))
+	assert.Equal(t, loopSum, runs["reader timeout"], "%v", runs)
 }

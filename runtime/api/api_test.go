@@ -165,12 +165,12 @@ func TestUploadDownloadRoundTrip(t *testing.T) {
 	assert.Equal(t, "sha-256=:"+base64.StdEncoding.EncodeToString(raw)+":", resp.Header.Get("Repr-Digest"))
 	assert.Equal(t, itoa(len(content)), resp.Header.Get("Content-Length"))
 
-	// RFC 9530 Content-Digest on upload; empty content.
-	empty := sha256.Sum256(nil)
-	resp = h.upload(tok, "my-lib", "2.0.0", nil, map[string]string{"Content-Digest": "sha-512=:" + base64.StdEncoding.EncodeToString(make([]byte, 64)) + ":, sha-256=:" + base64.StdEncoding.EncodeToString(empty[:]) + ":"})
+	// RFC 9530 Content-Digest on upload, next to a digest of another algorithm.
+	one := sha256.Sum256([]byte("1"))
+	resp = h.upload(tok, "my-lib", "2.0.0", []byte("1"), map[string]string{"Content-Digest": "sha-512=:" + base64.StdEncoding.EncodeToString(make([]byte, 64)) + ":, sha-256=:" + base64.StdEncoding.EncodeToString(one[:]) + ":"})
 	assert.Equal(t, 201, resp.StatusCode, "%s", readAll(t, resp))
 	resp = h.do(req{method: "GET", path: "/packages/my-lib/2.0.0", token: tok})
-	assert.Empty(t, readAll(t, resp))
+	assert.Equal(t, "1", string(readAll(t, resp)))
 	assert.Equal(t, 200, resp.StatusCode)
 
 	resp = h.do(req{method: "HEAD", path: "/packages/my-lib/1.2.3", token: tok})

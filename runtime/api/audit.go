@@ -29,6 +29,9 @@ var errAbort = errors.New("response aborted")
 func (s *Server) audited(w http.ResponseWriter, r *http.Request, kind auditKind, fn func(rec *storage.TransferRecord) error) {
 	rec := storage.TransferRecord{Name: r.PathValue("name"), Version: r.PathValue("version"), ClientIP: clientIP(r)}
 	err := fn(&rec)
+	// The answer (buffered until the handler returns) goes out after the transfer's
+	// work, which may have outlasted the ResponseTimeout counted from the start.
+	s.answerWithin(r)
 	rec.User = infoFrom(r.Context()).user
 	if err != nil {
 		status, msg := statusOf(err)
@@ -77,6 +80,10 @@ func outcomeFor(status int) string {
 		return storage.OutcomeHashMismatch
 	case http.StatusBadRequest:
 		return storage.OutcomeInvalid
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		return storage.OutcomeThrottled
+	case http.StatusRequestTimeout:
+		return storage.OutcomeTimeout
 	default:
 		return storage.OutcomeError
 	}

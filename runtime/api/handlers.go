@@ -3,7 +3,9 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,16 +13,27 @@ import (
 	"github.com/acme/module-registry/runtime/auth"
 	"github.com/acme/module-registry/runtime/contract"
 	"github.com/acme/module-registry/runtime/storage"
+	"github.com/acme/module-registry/runtime/throttle"
 )
 
-const maxJSONBody = 64 << 10
-
+// decodeJSON reads a JSON request body of at most Limits.MaxJSONBytes, which must
+// arrive within Limits.BodyTimeout.
 func decodeJSON(r *http.Request, w http.ResponseWriter, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	limit := infoFrom(r.Context()).maxJSON
+	if limit <= 0 {
+		limit = DefaultMaxJSONBytes
+	}
+	if r.ContentLength > limit {
+		return errorf(http.StatusRequestEntityTooLarge, "request body of %d bytes is larger than the %d-byte limit", r.ContentLength, limit)
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return errorf(http.StatusRequestEntityTooLarge, "request body larger than %d bytes", maxJSONBody)
+		switch {
+		case errors.As(err, &mbe):
+			return errorf(http.StatusRequestEntityTooLarge, "request body larger than %d bytes", limit)
+		case errors.Is(err, errTimeout):
+			return err
 		}
 		return errorf(http.StatusBadRequest, "malformed JSON body: %v", err)
 	}
@@ -85,9 +98,24 @@ func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errorf(http.StatusBadRequest, "body must be {\"user\": {\"name\": ...}, \"secret\": {\"password\": ...}}"))
 		return
 	}
+	if err := ValidateUserName(req.User.Name); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	// Failed logins slow down their name and their address, before any password
+	// check is spent on them.
+	address := throttleKey(infoFrom(r.Context()).client)
+	if err := s.guards.admitLogin(address, req.User.Name); err != nil {
+		loggerFrom(r.Context()).Debug("login throttled", "user", req.User.Name)
+		writeError(w, r, err)
+		return
+	}
 	tok, err := s.cfg.Auth.Login(r.Context(), req.User.Name, req.Secret.Password)
+	s.guards.loginDone(address, req.User.Name, err)
 	if err != nil {
-		loggerFrom(r.Context()).Info("login failed", "user", req.User.Name)
+		if errors.Is(err, auth.ErrBadCredentials) { // one line per password check, so bounded
+			loggerFrom(r.Context()).Info("login failed", "user", req.User.Name)
+		}
 		writeError(w, r, err)
 		return
 	}
@@ -132,8 +160,8 @@ func (s *Server) authorizePackage(r *http.Request, perm string) (auth.Principal,
 	return p, name, version, err
 }
 
-func intParam(r *http.Request, key string, def, min, max int) (int, error) {
-	v := r.URL.Query().Get(key)
+func intParam(q url.Values, key string, def, min, max int) (int, error) {
+	v := q.Get(key)
 	if v == "" {
 		return def, nil
 	}
@@ -149,17 +177,18 @@ func (s *Server) handleListPackages(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	offset, err := intParam(r, "offset", 0, 0, 1<<30)
+	q := r.URL.Query() // parsed once: this is the hottest authenticated endpoint
+	offset, err := intParam(q, "offset", 0, 0, 1<<30)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	limit, err := intParam(r, "limit", 100, 1, 1000)
+	limit, err := intParam(q, "limit", 100, 1, 1000)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	name := r.URL.Query().Get("name")
+	name := q.Get("name")
 	if name != "" {
 		if err := ValidateName(name); err != nil {
 			writeError(w, r, err)
@@ -175,9 +204,17 @@ func (s *Server) handleListPackages(w http.ResponseWriter, r *http.Request) {
 	for _, p := range pkgs {
 		views = append(views, viewOf(p))
 	}
-	resp := map[string]any{"packages": views, "total": total, "offset": offset, "limit": limit}
+	// A struct rather than a map (cheaper to encode); fields in the order a map's
+	// sorted keys had, so the bytes are the same.
+	resp := struct {
+		Limit      int           `json:"limit"`
+		NextOffset *int          `json:"next_offset,omitempty"`
+		Offset     int           `json:"offset"`
+		Packages   []packageView `json:"packages"`
+		Total      int           `json:"total"`
+	}{Limit: limit, Offset: offset, Packages: views, Total: total}
 	if next := offset + len(pkgs); next < total {
-		resp["next_offset"] = next
+		resp.NextOffset = &next
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
@@ -188,9 +225,17 @@ func (s *Server) handleDeletePackage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	// The validator first (the AWS store deletes its S3 version): a later upload of
+	// the same version does not inherit it.
+	if vs := s.cfg.Backend.Validators; vs != nil {
+		if _, err := vs.DeleteValidator(r.Context(), name, version); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			writeError(w, r, err)
+			return
+		}
+	}
 	p, err := s.cfg.Backend.Meta.DeletePackage(r.Context(), name, version)
 	if err != nil {
-		writeError(w, r, err)
+		writeError(w, r, packageNotFound(err, name, version))
 		return
 	}
 	if err := s.cfg.Backend.Blobs.Delete(r.Context(), p.BlobKey); err != nil {
@@ -233,18 +278,46 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"users": out})
 }
 
+// ValidateUserName checks a user name: what user creation accepts, so a login with
+// any other name is refused before the store is asked.
+func ValidateUserName(name string) error {
+	return validIdent("user name", name, MaxUserNameLen, "._-@")
+}
+
+// MaxUserNameLen caps a user name.
+const MaxUserNameLen = 64
+
+// permissionsOf validates perms and returns them sorted, without duplicates.
+func permissionsOf(perms []string) ([]string, error) {
+	for _, perm := range perms {
+		if !slices.Contains(storage.AllPermissions, perm) {
+			return nil, errorf(http.StatusBadRequest, "unknown permission %q (valid: %s)", perm, strings.Join(storage.AllPermissions, ", "))
+		}
+	}
+	out := slices.Compact(slices.Sorted(slices.Values(perms)))
+	if out == nil {
+		out = []string{}
+	}
+	return out, nil
+}
+
+// authorizeJSON authorizes perm and then reads the JSON body into v.
+func (s *Server) authorizeJSON(w http.ResponseWriter, r *http.Request, perm string, v any) (auth.Principal, error) {
+	p, err := s.authorize(r, perm)
+	if err == nil {
+		err = decodeJSON(r, w, v)
+	}
+	return p, err
+}
+
 func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
-	p, err := s.authorize(r, storage.PermAdmin)
+	var req createUserRequest
+	p, err := s.authorizeJSON(w, r, storage.PermAdmin, &req)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	var req createUserRequest
-	if err := decodeJSON(r, w, &req); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if err := validIdent("user name", req.Name, 64, "._-@"); err != nil {
+	if err := ValidateUserName(req.Name); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -252,28 +325,69 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errorf(http.StatusBadRequest, "password must be at least %d characters", MinPasswordLen))
 		return
 	}
-	for _, perm := range req.Permissions {
-		if !slices.Contains(storage.AllPermissions, perm) {
-			writeError(w, r, errorf(http.StatusBadRequest, "unknown permission %q (valid: %s)", perm, strings.Join(storage.AllPermissions, ", ")))
-			return
-		}
+	perms, err := permissionsOf(req.Permissions)
+	if err != nil {
+		writeError(w, r, err)
+		return
 	}
 	hash, err := s.cfg.Auth.HashPassword(req.Password)
 	if err != nil {
-		writeError(w, r, errorf(http.StatusBadRequest, "%v", err))
+		if !errors.Is(err, throttle.ErrBusy) {
+			err = errorf(http.StatusBadRequest, "%v", err)
+		}
+		writeError(w, r, err)
 		return
 	}
-	perms := slices.Compact(slices.Sorted(slices.Values(req.Permissions)))
-	if perms == nil {
-		perms = []string{}
-	}
-	u := storage.User{Name: req.Name, PasswordHash: hash, Permissions: perms, CreatedAt: s.cfg.Now().UTC()}
+	u := storage.User{Name: req.Name, ID: storage.NewAccountID(), PasswordHash: hash, Permissions: perms, CreatedAt: s.cfg.Now().UTC()}
 	if err := s.cfg.Backend.Meta.CreateUser(r.Context(), u); err != nil {
 		writeError(w, r, err)
 		return
 	}
 	loggerFrom(r.Context()).Info("user created", "new_user", u.Name, "permissions", perms, "by", p.User.Name)
 	writeJSON(w, http.StatusCreated, userView{u.Name, perms})
+}
+
+type updateUserRequest struct {
+	Permissions *[]string `json:"permissions"`
+}
+
+// handleUpdateUser replaces a user's permissions. The account stays the same, so its
+// tokens stay valid and carry the new permissions from their next request on.
+func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
+	var req updateUserRequest
+	p, err := s.authorizeJSON(w, r, storage.PermAdmin, &req)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if req.Permissions == nil {
+		writeError(w, r, errorf(http.StatusBadRequest, "body must be {\"permissions\": [...]}"))
+		return
+	}
+	perms, err := permissionsOf(*req.Permissions)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	name := r.PathValue("name")
+	if name == p.User.Name {
+		writeError(w, r, errorf(http.StatusBadRequest, "an administrator cannot change their own permissions"))
+		return
+	}
+	u, err := s.cfg.Backend.Meta.GetUser(r.Context(), name)
+	if err == nil {
+		changed := u
+		changed.Permissions = perms
+		// Conditional on the account read: a user deleted and re-created meanwhile is
+		// another account and is left alone.
+		err = s.cfg.Backend.Meta.UpdateUser(r.Context(), changed, u.ID)
+	}
+	if err != nil {
+		writeError(w, r, userNotFound(err, name))
+		return
+	}
+	loggerFrom(r.Context()).Info("user permissions changed", "changed_user", name, "permissions", perms, "by", p.User.Name)
+	writeJSON(w, http.StatusOK, userView{name, perms})
 }
 
 func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
@@ -288,9 +402,25 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.cfg.Backend.Meta.DeleteUser(r.Context(), name); err != nil {
-		writeError(w, r, err)
+		writeError(w, r, userNotFound(err, name))
 		return
 	}
 	loggerFrom(r.Context()).Info("user deleted", "deleted_user", name, "by", p.User.Name)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// packageNotFound and userNotFound say in the API's words which package or user a
+// store's ErrNotFound is about (stores word it by table and key); other errors pass.
+func packageNotFound(err error, name, version string) error {
+	if errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("package %s %s %w", name, version, storage.ErrNotFound)
+	}
+	return err
+}
+
+func userNotFound(err error, name string) error {
+	if errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("user %s %w", name, storage.ErrNotFound)
+	}
+	return err
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,6 +23,8 @@ import (
 	"github.com/acme/module-registry/runtime/secrets"
 	"github.com/acme/module-registry/runtime/storage"
 	"github.com/acme/module-registry/runtime/storage/embedded"
+	"github.com/acme/module-registry/runtime/throttle"
+	"github.com/acme/module-registry/runtime/validator"
 )
 
 var (
@@ -65,6 +68,18 @@ type harnessOpts struct {
 	maxUpload int64
 	noAuth    bool
 	dir       string
+	// limits replaces the harness's limits: unlimited request rates (so the tests of
+	// other properties never meet a 429) and the defaults for everything else.
+	limits *Limits
+	// passwordChecks replaces the password-check gate.
+	passwordChecks *throttle.Gate
+	// wrapMeta and wrapBlobs, when set, wrap the stores the server uses.
+	wrapMeta  func(storage.MetadataStore) storage.MetadataStore
+	wrapBlobs func(storage.BlobStore) storage.BlobStore
+	// validators configures the validator sandbox (default: validator.Config{});
+	// noValidators runs the server without one.
+	validators   *validator.Config
+	noValidators bool
 }
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
@@ -88,17 +103,45 @@ func (h *harness) start() {
 		Logger:         slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		MaxUploadBytes: h.opts.maxUpload,
 		Now:            h.clock.Now,
+		Limits:         Limits{TokenRate: throttle.Unlimited, AddressRate: throttle.Unlimited},
+	}
+	if h.opts.limits != nil {
+		cfg.Limits = *h.opts.limits
+	}
+	if h.opts.wrapMeta != nil {
+		cfg.Backend.Meta = h.opts.wrapMeta(st)
+	}
+	if h.opts.wrapBlobs != nil {
+		cfg.Backend.Blobs = h.opts.wrapBlobs(st)
+	}
+	if !h.opts.noValidators {
+		vc := validator.Config{}
+		if h.opts.validators != nil {
+			vc = *h.opts.validators
+		}
+		pool, err := validator.New(vc)
+		require.NoError(t, err)
+		cfg.Validators = pool
 	}
 	if !h.opts.noAuth {
-		svc, err := auth.New(st, secrets.Static{Current: testKey}, auth.Options{MaxUses: h.opts.maxUses, Argon2: fastArgon2, Now: h.clock.Now})
+		svc, err := auth.New(st, secrets.Static{Current: testKey}, auth.Options{MaxUses: h.opts.maxUses, Argon2: fastArgon2, Now: h.clock.Now,
+			PasswordChecks: h.opts.passwordChecks})
 		require.NoError(t, err)
 		h.auth = svc
 		cfg.Auth = svc
 		hash, err := svc.HashPassword(adminPW)
 		require.NoError(t, err)
-		require.NoError(t, st.PutUser(context.Background(), storage.User{Name: "admin", PasswordHash: hash, Permissions: []string{storage.PermAdmin}}))
+		// Created once: a restart keeps the account, and so its tokens.
+		if err := st.CreateUser(context.Background(), storage.User{Name: "admin", PasswordHash: hash, Permissions: []string{storage.PermAdmin}}); !errors.Is(err, storage.ErrExists) {
+			require.NoError(t, err)
+		}
 	}
-	h.srv = httptest.NewServer(New(cfg).Handler())
+	srv := New(cfg)
+	h.srv = httptest.NewUnstartedServer(srv.Handler())
+	// As the registry command configures its server: starting values the handler
+	// replaces per request.
+	h.srv.Config.ReadTimeout, h.srv.Config.WriteTimeout = srv.cfg.BodyTimeout, srv.cfg.ResponseTimeout
+	h.srv.Start()
 	h.client = &http.Client{Transport: &http.Transport{ExpectContinueTimeout: 30 * time.Second, MaxIdleConnsPerHost: 100}}
 }
 
@@ -106,6 +149,10 @@ func (h *harness) stop() {
 	if h.srv != nil {
 		h.srv.Close()
 		h.srv = nil
+		if h.auth != nil {
+			// As the registry does on shutdown: unused leased uses go back.
+			require.NoError(h.t, h.auth.ReleaseLeases(context.Background()))
+		}
 		h.store.Close()
 	}
 }

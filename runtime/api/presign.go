@@ -10,6 +10,7 @@ import (
 	"github.com/acme/module-registry/runtime/auth"
 	"github.com/acme/module-registry/runtime/contract"
 	"github.com/acme/module-registry/runtime/storage"
+	"github.com/acme/module-registry/runtime/validator"
 )
 
 // Presigned transfers: the client moves the bytes directly to and from the
@@ -38,7 +39,7 @@ func expectedChecksum(p storage.Presigner, pkg storage.Package) (string, error) 
 func (s *Server) handleDownloadURL(w http.ResponseWriter, r *http.Request) {
 	s.audited(w, r, auditDownload, func(rec *storage.TransferRecord) error {
 		ctx := r.Context()
-		_, name, version, err := s.authorizePackage(r, storage.PermDownload)
+		p, name, version, err := s.authorizePackage(r, storage.PermDownload)
 		if err != nil {
 			return err
 		}
@@ -54,10 +55,14 @@ func (s *Server) handleDownloadURL(w http.ResponseWriter, r *http.Request) {
 		}
 		pkg, err := s.cfg.Backend.Meta.GetPackage(ctx, name, version)
 		if err != nil {
-			return err
+			return packageNotFound(err, name, version)
 		}
 		rec.SHA256, rec.Size = pkg.SHA256, pkg.Size
 		rec.Detail = "presigned url"
+		// A URL is the download: once issued it needs no further permission.
+		if err := s.gate(r, rec, pkg, p.User, validator.RequestDownloadURL); err != nil {
+			return err
+		}
 		if verify {
 			if err := s.verifyStored(r, rec, ps, pkg); err != nil {
 				return err
@@ -127,8 +132,13 @@ func (s *Server) handleUploadURL(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return errorf(http.StatusBadRequest, "sha256: %v", err)
 		}
-		if req.Size == nil || *req.Size <= 0 {
-			return errorf(http.StatusBadRequest, "size must be a positive number of bytes")
+		switch {
+		case req.Size == nil:
+			return errorf(http.StatusBadRequest, "size (the package's length in bytes) is required")
+		case *req.Size == 0:
+			return errEmptyPackage
+		case *req.Size < 0:
+			return errorf(http.StatusBadRequest, "size must be a positive number of bytes, got %d", *req.Size)
 		}
 		size := *req.Size
 		rec.SHA256, rec.Size, rec.Detail = sum, size, "presigned upload url"

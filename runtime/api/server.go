@@ -9,14 +9,17 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/acme/module-registry/runtime/auth"
 	"github.com/acme/module-registry/runtime/contract"
 	"github.com/acme/module-registry/runtime/storage"
+	"github.com/acme/module-registry/runtime/validator"
 )
 
 // DefaultMaxUploadBytes is the default upload size limit (5 GiB).
@@ -43,6 +46,14 @@ type Config struct {
 	// PresignTTL is the lifetime of presigned URLs. Default and maximum
 	// MaxPresignTTL.
 	PresignTTL time.Duration
+	// Limits are the deadlines and throttles (limits.go); zero fields take defaults.
+	Limits
+	// Validators runs the validators attached to package versions. Nil: the validator
+	// routes answer 501, and a download of a version that has one is refused.
+	Validators *validator.Pool
+	// ValidatorMetrics names the namespace and Service dimension of the validator runs'
+	// metrics. Default contract.MetricsNamespace and contract.DefaultServiceName.
+	ValidatorMetrics validator.Metrics
 }
 
 // MaxPresignTTL caps the lifetime of presigned URLs (5 minutes).
@@ -53,6 +64,7 @@ type Server struct {
 	cfg     Config
 	mux     *http.ServeMux
 	handler http.Handler
+	guards  *guards
 }
 
 // Route is one registered method + path pattern.
@@ -75,7 +87,14 @@ func New(cfg Config) *Server {
 	if cfg.PresignTTL <= 0 || cfg.PresignTTL > MaxPresignTTL {
 		cfg.PresignTTL = MaxPresignTTL
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	cfg.Limits = cfg.Limits.withDefaults()
+	if cfg.ValidatorMetrics.Namespace == "" {
+		cfg.ValidatorMetrics.Namespace = contract.MetricsNamespace
+	}
+	if cfg.ValidatorMetrics.Service == "" {
+		cfg.ValidatorMetrics.Service = contract.DefaultServiceName
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), guards: newGuards(cfg.Limits, cfg.Now)}
 	for _, rt := range s.Routes() {
 		s.mux.HandleFunc(rt.Method+" "+rt.Path, rt.h)
 	}
@@ -97,9 +116,17 @@ func (s *Server) Routes() []Route {
 		{"GET", "/packages/{name}/{version}/download-url", s.handleDownloadURL},
 		{"POST", "/packages/{name}/{version}/upload-url", s.handleUploadURL},
 		{"POST", "/packages/{name}/{version}/commit", s.handleCommitUpload},
+		{"PUT", "/packages/{name}/{version}/validator", s.handlePutValidator},
+		{"GET", "/packages/{name}/{version}/validator", s.handleGetValidator},
+		{"DELETE", "/packages/{name}/{version}/validator", s.handleDeleteValidator},
 		{"GET", "/users", s.handleListUsers},
 		{"POST", "/users", s.handleCreateUser},
 		{"DELETE", "/users/{name}", s.handleDeleteUser},
+		{"PATCH", "/users/{name}", s.handleUpdateUser},
+		{"GET", "/.well-known/terraform.json", s.handleTerraformDiscovery},
+		{"GET", ModulesPath + "{namespace}/{name}/{system}/versions", s.handleModuleVersions},
+		{"GET", ModulesPath + "{namespace}/{name}/{system}/{version}/download", s.handleModuleDownload},
+		{"GET", ModulesPath + "{namespace}/{name}/{system}/{version}/archive.tar.gz", s.handleModuleArchive},
 	}
 }
 
@@ -107,8 +134,13 @@ func (s *Server) Routes() []Route {
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // dispatch routes the request; the mux's own plain-text 404/405 answers are
-// replaced by the JSON error body.
+// replaced by the JSON error body, and so are its redirects (to a cleaned path):
+// a path with "." or ".." segments is refused rather than resolved.
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	if err := checkSegments(r.URL.EscapedPath()); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	h, pattern := s.mux.Handler(r)
 	if pattern != "" {
 		s.mux.ServeHTTP(w, r)
@@ -117,7 +149,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	sc := &statusCapture{header: w.Header()}
 	h.ServeHTTP(sc, r)
 	status := sc.status
-	if status == 0 {
+	if status != http.StatusMethodNotAllowed {
 		status = http.StatusNotFound
 	}
 	msg := "no such endpoint"
@@ -125,6 +157,25 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		msg = "method " + r.Method + " not allowed on " + r.URL.Path
 	}
 	writeError(w, r, errorf(status, "%s", msg))
+}
+
+// checkSegments refuses a path with "." or ".." segments (also percent-encoded) or
+// empty ones: the mux would answer those with a redirect to another path.
+func checkSegments(escaped string) error {
+	segs := strings.Split(escaped, "/")
+	for i, seg := range segs[1:] {
+		dec, err := url.PathUnescape(seg)
+		if err != nil {
+			return errorf(http.StatusBadRequest, "path %q is not validly escaped", escaped)
+		}
+		switch {
+		case dec == "." || dec == "..":
+			return errorf(http.StatusBadRequest, "path %q has a %q segment; dot segments are not resolved", escaped, dec)
+		case dec == "" && i+2 < len(segs):
+			return errorf(http.StatusBadRequest, "path %q has an empty segment", escaped)
+		}
+	}
+	return nil
 }
 
 type statusCapture struct {
@@ -146,7 +197,10 @@ const (
 )
 
 type reqInfo struct {
-	user string
+	user    string
+	client  netip.Addr // the client's address (clientAddress)
+	conn    conn       // the request's connection deadlines
+	maxJSON int64      // Limits.MaxJSONBytes
 }
 
 func loggerFrom(ctx context.Context) *slog.Logger {
@@ -213,11 +267,15 @@ func (s *Server) withRequestContext(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-ID", id)
 		log := s.cfg.Logger.With("request_id", id)
-		info := &reqInfo{}
-		ctx := context.WithValue(context.WithValue(r.Context(), keyLogger, log), keyInfo, info)
+		info := &reqInfo{client: clientAddress(r, s.cfg.TrustedProxies), conn: conn{rc: http.NewResponseController(w)}, maxJSON: s.cfg.MaxJSONBytes}
+		r = r.WithContext(context.WithValue(context.WithValue(r.Context(), keyLogger, log), keyInfo, info))
+		s.startDeadlines(r, info.conn)
 		sw := &statusWriter{ResponseWriter: w}
 		aborted := true
 		defer func() {
+			if !log.Enabled(r.Context(), slog.LevelInfo) {
+				return // not written: not worth building
+			}
 			attrs := []any{
 				"method", r.Method, "path", r.URL.Path, "status", sw.status,
 				"bytes", sw.bytes, "duration_ms", float64(time.Since(start).Microseconds()) / 1000,
@@ -231,17 +289,39 @@ func (s *Server) withRequestContext(next http.Handler) http.Handler {
 			}
 			log.Info("request", attrs...)
 		}()
-		next.ServeHTTP(sw, r.WithContext(ctx))
+		if r.URL.Path != contract.HealthPath { // the load balancer's probe is never refused
+			if err := s.guards.addresses.Allow(throttleKey(info.client)); err != nil {
+				writeError(sw, r, err)
+				aborted = false
+				return
+			}
+		}
+		next.ServeHTTP(sw, r)
 		aborted = false
 	})
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// startDeadlines gives the request's body BodyTimeout to arrive and its response
+// ResponseTimeout to be written; transfers replace them (deadline.go).
+func (s *Server) startDeadlines(r *http.Request, c conn) {
+	now := time.Now()
+	c.writeBy(now.Add(s.cfg.ResponseTimeout))
+	if r.Body == nil || r.Body == http.NoBody {
+		// Nothing to wait for. The server is already reading ahead on the connection
+		// (to notice a client going away); a read deadline set now would cancel the
+		// request's context when it expired.
+		return
 	}
-	return host
+	c.readBy(now.Add(s.cfg.BodyTimeout))
+	r.Body = &timedBody{ReadCloser: r.Body, conn: c, within: s.cfg.BodyTimeout}
+}
+
+// clientIP is the client's address as logged and recorded.
+func clientIP(r *http.Request) string {
+	if a := infoFrom(r.Context()).client; a.IsValid() {
+		return a.String()
+	}
+	return r.RemoteAddr
 }
 
 // authenticate resolves the caller from X-Authorization (or Authorization)
@@ -254,7 +334,15 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
 	if h == "" {
 		h = r.Header.Get("Authorization")
 	}
-	p, err := s.cfg.Auth.Authenticate(r.Context(), h)
+	claims, err := s.cfg.Auth.Parse(r.Context(), h)
+	if err != nil {
+		return auth.Principal{}, err
+	}
+	// Throttled before the use is counted: a refused request costs no use.
+	if err := s.guards.tokens.Allow(claims.ID); err != nil {
+		return auth.Principal{}, err
+	}
+	p, err := s.cfg.Auth.Use(r.Context(), claims)
 	if err == nil {
 		infoFrom(r.Context()).user = p.User.Name
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/acme/module-registry/runtime/contract"
 	"github.com/acme/module-registry/runtime/storage"
+	"github.com/acme/module-registry/runtime/validator"
 )
 
 // copyBufSize is the streaming chunk size. Memory per transfer is one
@@ -42,6 +43,9 @@ func writeCreated(w http.ResponseWriter, pkg storage.Package) {
 	w.Header().Set("Location", "/packages/"+pkg.Name+"/"+pkg.Version)
 	writeJSON(w, http.StatusCreated, map[string]any{"name": pkg.Name, "version": pkg.Version, "sha256_hash": pkg.SHA256, "size": pkg.Size})
 }
+
+// errEmptyPackage is the one rule for empty bodies on every upload path.
+var errEmptyPackage = errorf(http.StatusBadRequest, "package is empty: a package must hold at least one byte")
 
 func errPackageExists(name, version string) error {
 	return errorf(http.StatusConflict, "package %s already exists", contract.PackageKey(name, version))
@@ -85,6 +89,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, rec *storage.Tra
 	if r.ContentLength > max {
 		return storage.Package{}, errorf(http.StatusRequestEntityTooLarge, "package larger than the %d-byte limit", max)
 	}
+	if r.ContentLength == 0 {
+		return storage.Package{}, errEmptyPackage
+	}
 	if err := s.ensureNew(ctx, name, version); err != nil {
 		return storage.Package{}, err
 	}
@@ -103,16 +110,22 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, rec *storage.Tra
 	}()
 
 	h := sha256.New()
-	size, rerr, werr := hashedCopy(bw, http.MaxBytesReader(w, r.Body, max), h)
+	size, rerr, werr := hashedCopy(bw, http.MaxBytesReader(w, s.transferBody(r), max), h)
 	if rerr != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(rerr, &mbe) {
+		switch {
+		case errors.As(rerr, &mbe):
 			return storage.Package{}, errorf(http.StatusRequestEntityTooLarge, "package larger than the %d-byte limit", max)
+		case errors.Is(rerr, errTimeout):
+			return storage.Package{}, rerr
 		}
 		return storage.Package{}, errorf(http.StatusBadRequest, "reading request body: %v", rerr)
 	}
 	if werr != nil {
 		return storage.Package{}, werr
+	}
+	if size == 0 {
+		return storage.Package{}, errEmptyPackage
 	}
 	got := hex.EncodeToString(h.Sum(nil))
 	rec.SHA256, rec.Size = got, size
@@ -144,7 +157,7 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) download(w http.ResponseWriter, r *http.Request, rec *storage.TransferRecord) error {
 	ctx := r.Context()
-	_, name, version, err := s.authorizePackage(r, storage.PermDownload)
+	p, name, version, err := s.authorizePackage(r, storage.PermDownload)
 	if err != nil {
 		return err
 	}
@@ -156,12 +169,22 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, rec *storage.T
 	}
 	pkg, err := s.cfg.Backend.Meta.GetPackage(ctx, name, version)
 	if err != nil {
-		return err
+		return packageNotFound(err, name, version)
 	}
 	rec.SHA256, rec.Size = pkg.SHA256, pkg.Size
 	if expected != "" && expected != pkg.SHA256 {
 		return errorf(http.StatusUnprocessableEntity, "stored SHA-256 %s does not match expected_hash %s", pkg.SHA256, expected)
 	}
+	if err := s.gate(r, rec, pkg, p.User, validator.RequestDownload); err != nil {
+		return err
+	}
+	return s.streamPackage(w, r, rec, pkg)
+}
+
+// streamPackage sends the stored bytes of pkg, verified against its recorded digest
+// while streaming: package downloads and module archives share it.
+func (s *Server) streamPackage(w http.ResponseWriter, r *http.Request, rec *storage.TransferRecord, pkg storage.Package) error {
+	ctx, name, version := r.Context(), pkg.Name, pkg.Version
 	rc, err := s.cfg.Backend.Blobs.Open(ctx, pkg.BlobKey)
 	if err != nil {
 		s.integrityFailure(r, rec, pkg, "blob missing: "+err.Error())
@@ -183,6 +206,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, rec *storage.T
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}
+	w = s.transferWriter(w, r) // a reader that stalls or trickles is cut
 
 	// Stream, hashing every chunk (in a reader goroutine, overlapping the
 	// network write), but hold the most recent chunk back: it is only sent

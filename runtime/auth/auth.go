@@ -3,11 +3,16 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
+	"runtime/debug"
+	"sort"
 	"strings"
 	"time"
 
@@ -15,13 +20,21 @@ import (
 
 	"github.com/acme/module-registry/runtime/secrets"
 	"github.com/acme/module-registry/runtime/storage"
+	"github.com/acme/module-registry/runtime/throttle"
 )
 
-// Token limits from the security policy.
+// Token limits from the security policy, and the claims every token carries.
 const (
 	DefaultTTL     = 10 * time.Hour
 	DefaultMaxUses = 1000
-	Issuer         = "acme-module-registry"
+	// Issuer is the iss claim of every token.
+	Issuer = "acme-module-registry"
+	// Audience is the aud claim: the registry's API, the only place tokens are for.
+	Audience = "acme-module-registry-api"
+	// ClockSkew is tolerated on the time claims (exp, nbf, iat) between the processes
+	// of one deployment. Expiry itself is exact: the token record's expiry is checked
+	// against the store's clock comparison on every use.
+	ClockSkew = 5 * time.Second
 	// MaxTokenBytes caps the size of a presented token before parsing.
 	MaxTokenBytes = 4096
 )
@@ -41,14 +54,31 @@ type Options struct {
 	MaxUses int           // default DefaultMaxUses
 	Argon2  Argon2Params  // default DefaultArgon2
 	Now     func() time.Time
+	// PasswordChecks bounds the argon2id computations (login checks, hashing new
+	// passwords) running at once; beyond it a caller waits briefly or is refused with
+	// throttle.ErrBusy. Default: NewPasswordGate(PasswordCheckLimit(the process's
+	// memory limit, Argon2, GOMAXPROCS)).
+	PasswordChecks *throttle.Gate
+	// LeaseWindow is how long a lease of token uses should last at the token's
+	// recent request rate (lease.go). Default DefaultLeaseWindow.
+	LeaseWindow time.Duration
+	// MaxLease caps the uses of one lease, and so what a crash can forfeit per token
+	// (MaxLease-1). Default DefaultMaxLease; 1 writes every use through.
+	MaxLease int
 }
 
 // Service authenticates users and tokens against a MetadataStore.
 type Service struct {
-	store storage.MetadataStore
-	keys  secrets.Provider
-	opts  Options
-	dummy string // hash compared against for unknown users (uniform timing)
+	store  storage.MetadataStore
+	keys   secrets.Provider
+	opts   Options
+	dummy  string // hash compared against for unknown users (uniform timing)
+	leases *leases
+	// parserOpts are the checks of Verify; validator applies their time and
+	// audience checks to remembered tokens.
+	parserOpts []jwt.ParserOption
+	validator  *jwt.Validator
+	verified   verifiedTokens
 }
 
 // New returns a Service.
@@ -65,12 +95,41 @@ func New(store storage.MetadataStore, keys secrets.Provider, opts Options) (*Ser
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.PasswordChecks == nil {
+		opts.PasswordChecks = NewPasswordGate(PasswordCheckLimit(debug.SetMemoryLimit(-1), opts.Argon2, runtime.GOMAXPROCS(0)))
+	}
+	if opts.LeaseWindow <= 0 {
+		opts.LeaseWindow = DefaultLeaseWindow
+	}
+	if opts.MaxLease <= 0 {
+		opts.MaxLease = DefaultMaxLease
+	}
 	dummy, err := HashPassword("not-a-password", opts.Argon2)
 	if err != nil {
 		return nil, err
 	}
-	return &Service{store: store, keys: keys, opts: opts, dummy: dummy}, nil
+	s := &Service{store: store, keys: keys, opts: opts, dummy: dummy, leases: newLeases(store, opts.Now, opts.LeaseWindow, opts.MaxLease)}
+	s.parserOpts = []jwt.ParserOption{
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithIssuer(Issuer),
+		jwt.WithAudience(Audience),
+		jwt.WithLeeway(ClockSkew),
+		jwt.WithStrictDecoding(),
+		jwt.WithTimeFunc(opts.Now),
+	}
+	s.validator = jwt.NewValidator(s.parserOpts...)
+	return s, nil
 }
+
+// ReleaseLeases gives the unused uses this Service leased back to the store, so no
+// use is forfeited when the process ends (call it after the last request). The
+// Service stays usable; later requests lease again.
+func (s *Service) ReleaseLeases(ctx context.Context) error { return s.leases.release(ctx) }
+
+// LeaseStats reports what the token-use leases did.
+func (s *Service) LeaseStats() LeaseStats { return s.leases.stats() }
 
 // Principal is an authenticated caller.
 type Principal struct {
@@ -86,31 +145,108 @@ func (p Principal) Require(perm string) error {
 	return nil
 }
 
-// HashPassword hashes with the service's parameters.
-func (s *Service) HashPassword(pw string) (string, error) { return HashPassword(pw, s.opts.Argon2) }
-
-// Login checks the password and issues a token, returned as "bearer <jwt>".
-func (s *Service) Login(ctx context.Context, name, password string) (string, error) {
-	u, err := s.store.GetUser(ctx, name)
-	if errors.Is(err, storage.ErrNotFound) {
-		_, _ = VerifyPassword(s.dummy, password)
-		return "", ErrBadCredentials
-	}
+// HashPassword hashes pw with the service's parameters, taking a slot of the
+// password-check gate (so it may fail with throttle.ErrBusy).
+func (s *Service) HashPassword(pw string) (string, error) {
+	release, err := s.opts.PasswordChecks.Acquire(context.Background())
 	if err != nil {
 		return "", err
 	}
-	ok, err := VerifyPassword(u.PasswordHash, password)
-	if err != nil {
-		return "", fmt.Errorf("stored hash for %q: %w", name, err)
-	}
-	if !ok {
-		return "", ErrBadCredentials
-	}
-	return s.Issue(ctx, u.Name)
+	defer release()
+	return HashPassword(pw, s.opts.Argon2)
 }
 
-// Issue creates a token record and the signed JWT for user.
-func (s *Service) Issue(ctx context.Context, user string) (string, error) {
+// Login checks the password and issues a token, returned as "bearer <jwt>". When the
+// password checks are at capacity it fails with throttle.ErrBusy without checking.
+func (s *Service) Login(ctx context.Context, name, password string) (string, error) {
+	u, err := s.store.GetUser(ctx, name)
+	known := err == nil
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return "", err
+	}
+	hash := s.dummy
+	if known {
+		hash = u.PasswordHash
+	}
+	release, err := s.opts.PasswordChecks.Acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	ok, err := VerifyPassword(hash, password)
+	release()
+	switch {
+	case err != nil && known:
+		return "", fmt.Errorf("stored hash for %q: %w", name, err)
+	case !known || !ok:
+		return "", ErrBadCredentials
+	}
+	if u.ID == "" {
+		if u, err = s.giveIdentity(ctx, u); err != nil {
+			return "", err
+		}
+	}
+	return s.Issue(ctx, u)
+}
+
+// giveIdentity gives an account stored before accounts had identities its ID, once:
+// of racing logins the first assignment wins and the others use it.
+func (s *Service) giveIdentity(ctx context.Context, u storage.User) (storage.User, error) {
+	v := u
+	v.ID = storage.NewAccountID()
+	err := s.store.UpdateUser(ctx, v, "")
+	if err == nil {
+		return v, nil
+	}
+	if !errors.Is(err, storage.ErrNotFound) {
+		return storage.User{}, err
+	}
+	cur, err := s.store.GetUser(ctx, u.Name)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return storage.User{}, ErrBadCredentials
+	case err != nil:
+		return storage.User{}, err
+	case cur.ID == "" || cur.PasswordHash != u.PasswordHash:
+		// Replaced meanwhile by an account the checked password is not for.
+		return storage.User{}, ErrBadCredentials
+	}
+	return cur, nil
+}
+
+// Claims are a token's JWT claims: the registered ones and the account it is bound to.
+type Claims struct {
+	jwt.RegisteredClaims
+	// Account is the ID of the account the token was issued to (storage.User.ID).
+	Account string `json:"acct"`
+}
+
+// UnmarshalJSON refuses time claims that are not JSON numbers (RFC 7519 NumericDate),
+// which the JWT library would otherwise read from strings too.
+func (c *Claims) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	for _, k := range []string{"exp", "nbf", "iat"} {
+		if v, ok := raw[k]; ok && !isJSONNumber(v) {
+			return fmt.Errorf("claim %q must be a number, got %.20s", k, v)
+		}
+	}
+	type plain Claims // without this method
+	return json.Unmarshal(b, (*plain)(c))
+}
+
+func isJSONNumber(v json.RawMessage) bool {
+	v = bytes.TrimSpace(v)
+	return len(v) > 0 && (v[0] == '-' || v[0] >= '0' && v[0] <= '9')
+}
+
+// Issue creates a token record and the signed JWT for the account u, which must have
+// its ID.
+func (s *Service) Issue(ctx context.Context, u storage.User) (string, error) {
+	if u.ID == "" {
+		return "", fmt.Errorf("user %q has no account id", u.Name)
+	}
 	keys, err := s.keys.Keys(ctx)
 	if err != nil {
 		return "", fmt.Errorf("signing key: %w", err)
@@ -120,13 +256,18 @@ func (s *Service) Issue(ctx context.Context, user string) (string, error) {
 		return "", err
 	}
 	now := s.opts.Now().UTC()
-	rec := storage.Token{ID: hex.EncodeToString(idb), User: user, IssuedAt: now, ExpiresAt: now.Add(s.opts.TTL), MaxUses: s.opts.MaxUses}
-	claims := jwt.RegisteredClaims{
-		Issuer:    Issuer,
-		Subject:   user,
-		ID:        rec.ID,
-		IssuedAt:  jwt.NewNumericDate(now),
-		ExpiresAt: jwt.NewNumericDate(rec.ExpiresAt),
+	rec := storage.Token{ID: hex.EncodeToString(idb), User: u.Name, AccountID: u.ID, IssuedAt: now, ExpiresAt: now.Add(s.opts.TTL), MaxUses: s.opts.MaxUses}
+	claims := Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    Issuer,
+			Subject:   u.Name,
+			Audience:  jwt.ClaimStrings{Audience},
+			ID:        rec.ID,
+			IssuedAt:  jwt.NewNumericDate(now),
+			NotBefore: jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(rec.ExpiresAt),
+		},
+		Account: u.ID,
 	}
 	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(keys.Current)
 	if err != nil {
@@ -164,45 +305,74 @@ func ParseBearer(h string) (string, error) {
 	return tok, nil
 }
 
-// Verify checks signature, algorithm, issuer and expiry of a raw JWT without
-// consuming a use, returning its claims.
-func (s *Service) Verify(ctx context.Context, raw string) (*jwt.RegisteredClaims, error) {
+// Verify checks a raw JWT without consuming a use and returns its claims: HS256 with
+// a current or previous key; issuer and audience; numeric exp, nbf and iat, all
+// present and in range; a token id, a subject and an account.
+func (s *Service) Verify(ctx context.Context, raw string) (*Claims, error) {
 	keys, err := s.keys.Keys(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("verification key: %w", err)
+	}
+	if c, ok := s.verified.get(raw, keys, s.validator, s.opts.Now()); ok {
+		return c, nil
 	}
 	vks := jwt.VerificationKeySet{}
 	for _, k := range keys.Verification() {
 		vks.Keys = append(vks.Keys, k)
 	}
-	claims := &jwt.RegisteredClaims{}
-	_, err = jwt.ParseWithClaims(raw, claims, func(*jwt.Token) (any, error) { return vks, nil },
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuer(Issuer),
-		jwt.WithTimeFunc(s.opts.Now),
-	)
+	claims := &Claims{}
+	_, err = jwt.ParseWithClaims(raw, claims, func(*jwt.Token) (any, error) { return vks, nil }, s.parserOpts...)
+	if err == nil || errors.Is(err, jwt.ErrTokenInvalidClaims) { // signature good
+		if claims.Account == "" {
+			return nil, fmt.Errorf("%w: token is not bound to an account (issued by an older registry); log in again", ErrUnauthenticated)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnauthenticated, err)
 	}
-	if claims.ID == "" || claims.Subject == "" {
-		return nil, fmt.Errorf("%w: token lacks id or subject", ErrUnauthenticated)
+	var missing []string
+	for claim, absent := range map[string]bool{
+		"jti": claims.ID == "", "sub": claims.Subject == "", "iat": claims.IssuedAt == nil, "nbf": claims.NotBefore == nil,
+	} {
+		if absent {
+			missing = append(missing, claim)
+		}
 	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return nil, fmt.Errorf("%w: token lacks the %s claim(s)", ErrUnauthenticated, strings.Join(missing, ", "))
+	}
+	s.verified.put(raw, keys, claims, s.opts.Now())
 	return claims, nil
 }
 
 // Authenticate verifies the header's token, consumes one use and loads the
 // user. Every failure wraps ErrUnauthenticated except store outages.
 func (s *Service) Authenticate(ctx context.Context, header string) (Principal, error) {
+	claims, err := s.Parse(ctx, header)
+	if err != nil {
+		return Principal{}, err
+	}
+	return s.Use(ctx, claims)
+}
+
+// Parse extracts and verifies the header's token without consuming a use, so a caller
+// can refuse it (throttling) before it costs a use.
+func (s *Service) Parse(ctx context.Context, header string) (*Claims, error) {
 	raw, err := ParseBearer(header)
 	if err != nil {
-		return Principal{}, err
+		return nil, err
 	}
-	claims, err := s.Verify(ctx, raw)
-	if err != nil {
-		return Principal{}, err
-	}
-	tok, err := s.store.UseToken(ctx, claims.ID, s.opts.Now())
+	return s.Verify(ctx, raw)
+}
+
+// Use consumes one use of the verified token (from this process's lease of its
+// uses, see lease.go) and loads its user, refusing a token whose account is not
+// the user's current account (deleted, or deleted and re-created under the same
+// name). The user is read on every use, so a change of permissions applies to the
+// next request.
+func (s *Service) Use(ctx context.Context, claims *Claims) (Principal, error) {
+	tok, err := s.leases.use(ctx, claims.ID)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return Principal{}, fmt.Errorf("%w: unknown token", ErrUnauthenticated)
@@ -213,8 +383,8 @@ func (s *Service) Authenticate(ctx context.Context, header string) (Principal, e
 	case err != nil:
 		return Principal{}, err
 	}
-	if tok.User != claims.Subject {
-		return Principal{}, fmt.Errorf("%w: token subject mismatch", ErrUnauthenticated)
+	if tok.User != claims.Subject || tok.AccountID != claims.Account {
+		return Principal{}, fmt.Errorf("%w: token does not match its record", ErrUnauthenticated)
 	}
 	u, err := s.store.GetUser(ctx, claims.Subject)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -222,6 +392,9 @@ func (s *Service) Authenticate(ctx context.Context, header string) (Principal, e
 	}
 	if err != nil {
 		return Principal{}, err
+	}
+	if u.ID != claims.Account {
+		return Principal{}, fmt.Errorf("%w: the account this token was issued to no longer exists; log in again", ErrUnauthenticated)
 	}
 	return Principal{User: u, TokenID: tok.ID}, nil
 }

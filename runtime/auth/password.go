@@ -6,9 +6,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/acme/module-registry/runtime/throttle"
 )
 
 // Argon2Params tunes argon2id password hashing.
@@ -68,4 +72,33 @@ func VerifyPassword(encoded, password string) (bool, error) {
 	}
 	got := argon2.IDKey([]byte(password), salt, p.Time, p.MemKiB, p.Threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// DefaultMemoryBudget is the memory assumed when the process has no memory limit
+// (GOMEMLIMIT unset): the smallest registry task.
+const DefaultMemoryBudget int64 = 512 << 20
+
+// PasswordCheckLimit is how many argon2id computations with p may run at once in a
+// process allowed memLimit bytes (debug.SetMemoryLimit(-1); math.MaxInt64 or <= 0 when
+// none is set, then DefaultMemoryBudget is assumed) on procs CPUs: at most half the
+// memory goes to the checks, and never more checks than CPUs, since each one keeps a
+// CPU busy and more would only slow every check and every other request down.
+func PasswordCheckLimit(memLimit int64, p Argon2Params, procs int) int {
+	if memLimit <= 0 || memLimit == math.MaxInt64 {
+		memLimit = DefaultMemoryBudget
+	}
+	perCheck := max(int64(p.MemKiB)<<10, 1)
+	return max(1, min(int(memLimit/2/perCheck), procs))
+}
+
+// Password-check gate timings: a check that finds every slot taken waits at most
+// PasswordCheckWait, and at most PasswordCheckQueue callers per slot wait at all.
+const (
+	PasswordCheckWait  = time.Second
+	PasswordCheckQueue = 4
+)
+
+// NewPasswordGate is the gate for n concurrent argon2id computations.
+func NewPasswordGate(n int) *throttle.Gate {
+	return throttle.NewGate(n, PasswordCheckQueue*n, PasswordCheckWait, "password checks")
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/acme/module-registry/runtime/contract"
 	"github.com/acme/module-registry/runtime/internal/syncbuf"
 	"github.com/acme/module-registry/runtime/secrets"
+	"github.com/acme/module-registry/runtime/storage"
 	"github.com/acme/module-registry/runtime/storage/embedded"
 	"github.com/acme/module-registry/test/emulator"
 )
@@ -123,7 +124,9 @@ func testRotationKeepsOldTokensValid(t *testing.T, cfg aws.Config) {
 	defer store.Close()
 	svc, err := auth.New(store, sm, auth.Options{Argon2: auth.Argon2Params{Time: 1, MemKiB: 64, Threads: 1}})
 	require.NoError(t, err)
-	oldTok, err := svc.Issue(ctx, "alice")
+	alice := storage.User{Name: "alice", ID: storage.NewAccountID()}
+	require.NoError(t, store.CreateUser(ctx, alice))
+	oldTok, err := svc.Issue(ctx, alice)
 	require.NoError(t, err)
 
 	// Rotate: the new value becomes AWSCURRENT, the old one AWSPREVIOUS.
@@ -133,7 +136,7 @@ func testRotationKeepsOldTokensValid(t *testing.T, cfg aws.Config) {
 
 	_, err = svc.Verify(ctx, bearer(oldTok))
 	require.NoError(t, err, "a token signed before the rotation still verifies")
-	newTok, err := svc.Issue(ctx, "alice")
+	newTok, err := svc.Issue(ctx, alice)
 	require.NoError(t, err)
 	assert.True(t, signedWith(t, bearer(newTok), newKey), "new tokens are signed with the new secret")
 	assert.False(t, signedWith(t, bearer(newTok), oldKey))

@@ -10,6 +10,8 @@ package storage
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"io"
 	"time"
@@ -43,10 +45,22 @@ var AllPermissions = []string{PermUpload, PermDownload, PermSearch, PermAdmin}
 
 // User is a registry account (DynamoDB table "users", key "name").
 type User struct {
-	Name         string    `json:"name"`
+	Name string `json:"name"`
+	// ID is the account's immutable identity, given when the account is created
+	// (NewAccountID). Tokens name it, so the tokens of a deleted account never work
+	// for a later account of the same name. Empty only for an account stored before
+	// accounts had identities; its next login gives it one.
+	ID           string    `json:"id,omitempty"`
 	PasswordHash string    `json:"password_hash"` // PHC-encoded argon2id hash, never the password
 	Permissions  []string  `json:"permissions"`
 	CreatedAt    time.Time `json:"created_at"`
+}
+
+// NewAccountID returns a fresh random account identity.
+func NewAccountID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // never fails (crypto/rand panics rather than return short)
+	return hex.EncodeToString(b)
 }
 
 // Has reports whether u holds perm. The admin permission implies all others.
@@ -62,12 +76,23 @@ func (u User) Has(perm string) bool {
 // Token is the server-side record of an issued JWT (DynamoDB table "tokens",
 // key "token_id", TTL attribute "exp_ts" = ExpiresAt in Unix seconds).
 type Token struct {
-	ID        string    `json:"token_id"`
-	User      string    `json:"user"`
+	ID   string `json:"token_id"`
+	User string `json:"user"`
+	// AccountID is the ID of the account the token was issued to; a token whose
+	// account ID is not the current user's ID is refused.
+	AccountID string    `json:"account_id,omitempty"`
 	IssuedAt  time.Time `json:"issued_at"`
 	ExpiresAt time.Time `json:"exp_ts"`
-	Uses      int       `json:"uses"`
-	MaxUses   int       `json:"max_uses"`
+	// Uses counts the uses served or leased to a registry process and not given
+	// back (MetadataStore.LeaseTokenUses); it never exceeds MaxUses.
+	Uses    int `json:"uses"`
+	MaxUses int `json:"max_uses"`
+	// LeasedElsewhereAt is, as read, the latest time another holder of leases (a
+	// registry process on the same tables) leased uses of the token and has not
+	// given them back since: they may be unserved yet. Zero when no other holder
+	// has, and always for a backend one process owns. It is derived by the backend,
+	// not written by the caller.
+	LeasedElsewhereAt time.Time `json:"-"`
 }
 
 // Package is the metadata of one stored artifact version (DynamoDB table
@@ -99,9 +124,18 @@ const (
 	OutcomeTooLarge         = "too_large"
 	OutcomeInvalid          = "invalid"
 	OutcomeError            = "error"
+	// OutcomeThrottled: refused by a rate limit or a busy service (429, 503).
+	OutcomeThrottled = "throttled"
+	// OutcomeTimeout: the client did not send its body in time (408).
+	OutcomeTimeout = "timeout"
 	// OutcomePresigned: a presigned upload URL was handed out (the upload
 	// itself is recorded when it is committed).
 	OutcomePresigned = "presigned"
+	// OutcomeValidatorDenied: the version's validator denied the download.
+	OutcomeValidatorDenied = "validator_denied"
+	// OutcomeValidatorFailed: the version's validator timed out, ran out of memory,
+	// threw or returned a malformed result, and the download was refused (fail closed).
+	OutcomeValidatorFailed = "validator_failed"
 )
 
 // TransferRecord is one audit entry of an upload (table "uploads") or a
@@ -117,6 +151,39 @@ type TransferRecord struct {
 	At       time.Time `json:"at"`
 	ClientIP string    `json:"client_ip,omitempty"`
 	Detail   string    `json:"detail,omitempty"`
+	// ValidatorOutcome is how the version's validator ended (allowed, denied, timeout,
+	// memory, error); empty when no validator ran.
+	ValidatorOutcome string `json:"validator_outcome,omitempty"`
+	// ValidatorMillis is the validator's run time in milliseconds.
+	ValidatorMillis int64 `json:"validator_ms,omitempty"`
+	// ValidatorSHA256 is the hex SHA-256 of the validator that ran.
+	ValidatorSHA256 string `json:"validator_sha256,omitempty"`
+}
+
+// Validator is the validator script attached to a package version (blob
+// contract.ValidatorObject(Name, Version)). Source is at most 64 KiB.
+type Validator struct {
+	Name      string    `json:"name"`
+	Version   string    `json:"version"`
+	SHA256    string    `json:"sha256_hash"` // lowercase hex of Source
+	Size      int64     `json:"size"`
+	UpdatedAt time.Time `json:"updated_at"`
+	UpdatedBy string    `json:"updated_by"`
+	Source    []byte    `json:"source"`
+}
+
+// ValidatorStore holds the validators of package versions, at most one each. All
+// methods are safe for concurrent use.
+type ValidatorStore interface {
+	// PutValidator stores v, replacing the version's validator if it has one.
+	PutValidator(ctx context.Context, v Validator) error
+	// GetValidator returns the version's validator; ErrNotFound when it has none.
+	// A stored source that no longer matches its recorded SHA-256 is returned as it
+	// is: the caller compares.
+	GetValidator(ctx context.Context, name, version string) (Validator, error)
+	// DeleteValidator removes the version's validator and returns it; ErrNotFound
+	// when it has none.
+	DeleteValidator(ctx context.Context, name, version string) (Validator, error)
 }
 
 // ListOptions selects a page of packages ordered by pkg_key.
@@ -129,10 +196,17 @@ type ListOptions struct {
 // MetadataStore holds users, tokens, packages and audit records. All methods
 // are safe for concurrent use.
 type MetadataStore interface {
-	// CreateUser adds u; ErrExists if the name is taken.
+	// CreateUser adds u; ErrExists if the name is taken. An empty u.ID is replaced by
+	// a fresh NewAccountID.
 	CreateUser(ctx context.Context, u User) error
-	// PutUser creates or replaces u.
+	// PutUser creates or replaces u; an empty u.ID is replaced by a fresh one, which
+	// makes it a new account.
 	PutUser(ctx context.Context, u User) error
+	// UpdateUser replaces the stored user u.Name only if its ID is still ifID ("" for
+	// an account stored without one), so a change never lands on a different account
+	// that took the name meanwhile; ErrNotFound otherwise. An empty u.ID is replaced
+	// by a fresh one.
+	UpdateUser(ctx context.Context, u User, ifID string) error
 	GetUser(ctx context.Context, name string) (User, error)
 	// DeleteUser removes the user; ErrNotFound if absent.
 	DeleteUser(ctx context.Context, name string) error
@@ -140,12 +214,22 @@ type MetadataStore interface {
 
 	// CreateToken stores a new token record; ErrExists on a duplicate ID.
 	CreateToken(ctx context.Context, t Token) error
-	// UseToken atomically and durably consumes one use of the token at time
-	// now and returns the updated record. It returns ErrNotFound,
-	// ErrTokenExpired or ErrTokenExhausted without consuming a use. Under
-	// any concurrency at most MaxUses calls succeed per token, across
-	// restarts.
-	UseToken(ctx context.Context, id string, now time.Time) (Token, error)
+	// LeaseTokenUses atomically and durably adds min(want, MaxUses-Uses) uses to
+	// the token at time now (a partial last block) and returns the updated record
+	// and the number granted, at least 1; the caller may serve that many requests
+	// without asking again. It returns ErrNotFound, ErrTokenExpired or
+	// ErrTokenExhausted and changes nothing when no use can be granted; with
+	// ErrTokenExhausted it also returns the record as read, whose
+	// LeasedElsewhereAt tells whether uses are out on lease to another holder.
+	// want < 1 counts as 1. Under any concurrency, across processes and restarts,
+	// the uses granted for a token (less those given back) never exceed MaxUses.
+	LeaseTokenUses(ctx context.Context, id string, want int, now time.Time) (Token, int, error)
+	// ReturnTokenUses durably gives back n uses the caller leased and will never
+	// serve (it must have dropped them before calling), and withdraws the caller's
+	// mark on the token (Token.LeasedElsewhereAt of other holders). An error leaves
+	// it unknown whether they were given back, never given back twice: they count
+	// as used.
+	ReturnTokenUses(ctx context.Context, id string, n int) error
 	GetToken(ctx context.Context, id string) (Token, error)
 
 	// CreatePackage records p only if its key, contract.PackageKey(p.Name,
@@ -279,4 +363,7 @@ type Backend struct {
 	Meta  MetadataStore
 	// Presign is nil when the backend cannot hand out presigned transfers.
 	Presign Presigner
+	// Validators holds validator scripts; nil when the backend has none (no
+	// validator is ever attached then).
+	Validators ValidatorStore
 }

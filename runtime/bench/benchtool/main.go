@@ -1,27 +1,32 @@
-// Command benchtool drives the registry benchmarks run by runtime/bench/run.sh.
+// Command benchtool drives the registry benchmarks run by runtime/bench/run.sh,
+// through the registry's Go client (runtime/client).
 //
 //	benchtool sha256 -size 1073741824
 //	benchtool upload   -url URL -user U -password P -name N -version V -size BYTES
 //	benchtool download -url URL -user U -password P -name N -version V
 //	benchtool latency  -url URL -user U -password P -c 64 -n 300
+//	benchtool latency  -url URL -bare -c 64 -n 300   # against benchtool bare: no login
+//	benchtool bare     -addr 127.0.0.1:PORT -body FILE
+//	benchtool awscalls -n 960 -c 16   # AWS calls per request, AWS backend on a local emulator
 //
-// Each prints one line: "<metric> <value> <unit> [more pairs]".
+// Each measurement prints one line: "<metric> <value> <unit> [more pairs]".
 package main
 
 import (
-	"bytes"
+	"context"
 	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"runtime"
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/acme/module-registry/runtime/client"
 )
 
 type zeros struct{}
@@ -30,7 +35,7 @@ func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchtool sha256|upload|download|latency [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchtool sha256|upload|download|latency|bare|awscalls [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -42,17 +47,25 @@ func main() {
 	size := fs.Int64("size", 1<<30, "bytes")
 	conc := fs.Int("c", 64, "concurrent clients")
 	per := fs.Int("n", 300, "requests per client")
+	bareTarget := fs.Bool("bare", false, "latency: the target is benchtool bare (no login; a placeholder token is sent)")
+	addr := fs.String("addr", "127.0.0.1:0", "bare: listen address")
+	body := fs.String("body", "", "bare: file holding the JSON answer")
 	_ = fs.Parse(os.Args[2:])
+	ctx := context.Background()
 	var err error
 	switch os.Args[1] {
 	case "sha256":
 		err = benchSHA(*size)
 	case "upload":
-		err = upload(*url, login(*url, *user, *password), *name, *version, *size)
+		err = upload(ctx, login(ctx, *url, *user, *password, nil), *name, *version, *size)
 	case "download":
-		err = download(*url, login(*url, *user, *password), *name, *version)
+		err = download(ctx, login(ctx, *url, *user, *password, nil), *name, *version)
 	case "latency":
-		err = latency(*url, *user, *password, *name, *conc, *per)
+		err = latency(ctx, *url, *user, *password, *name, *conc, *per, *bareTarget)
+	case "bare":
+		err = bare(*addr, *body)
+	case "awscalls":
+		err = awsCalls(ctx, *per, *conc)
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -76,97 +89,80 @@ func benchSHA(size int64) error {
 	return nil
 }
 
-func login(url, user, pw string) string {
-	body, _ := json.Marshal(map[string]any{"user": map[string]any{"name": user}, "secret": map[string]string{"password": pw}})
-	req, _ := http.NewRequest("PUT", url+"/authenticate", bytes.NewReader(body))
-	resp, err := http.DefaultClient.Do(req)
+// login returns a client logged in as user. Answers 429 are failures, not waits, so
+// that they show in the figures.
+func login(ctx context.Context, url, user, pw string, hc *http.Client) *client.Client {
+	c, err := client.New(url, &client.Options{HTTPClient: hc, MaxRetries: -1})
+	if err == nil {
+		_, err = c.Login(ctx, user, pw)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "login:", err)
 		os.Exit(1)
 	}
-	defer resp.Body.Close()
-	var tok string
-	if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&tok) != nil {
-		fmt.Fprintln(os.Stderr, "login failed:", resp.Status)
-		os.Exit(1)
-	}
-	return tok
+	return c
 }
 
-func upload(url, tok, name, version string, size int64) error {
-	req, _ := http.NewRequest("PUT", url+"/packages/"+name+"/"+version, io.LimitReader(zeros{}, size))
-	req.ContentLength = size
-	req.Header.Set("X-Authorization", tok)
-	start := time.Now()
-	resp, err := http.DefaultClient.Do(req)
+// upload sends size zero bytes; their digest is computed before the clock starts and
+// declared, so the figure is the registry's (which hashes them again), not ours.
+func upload(ctx context.Context, c *client.Client, name, version string, size int64) error {
+	sum, _, err := client.Digest(io.LimitReader(zeros{}, size))
 	if err != nil {
 		return err
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	el := time.Since(start)
-	if resp.StatusCode != 201 {
-		return fmt.Errorf("upload: %s %s", resp.Status, b)
+	start := time.Now()
+	if _, err := c.Push(ctx, name, version, io.LimitReader(zeros{}, size), size, &client.PushOptions{SHA256: sum}); err != nil {
+		return fmt.Errorf("upload: %w", err)
 	}
+	el := time.Since(start)
 	fmt.Printf("upload %.1f MiB/s seconds %.2f\n", float64(size)/el.Seconds()/(1<<20), el.Seconds())
 	return nil
 }
 
-func download(url, tok, name, version string) error {
-	// The expected hash of the zero-filled upload is computed locally.
-	req, _ := http.NewRequest("GET", url+"/packages/"+name+"/"+version, nil)
-	req.Header.Set("X-Authorization", tok)
+// download reads the package as every client does: verified while streaming (the
+// registry verifies it too).
+func download(ctx context.Context, c *client.Client, name, version string) error {
 	start := time.Now()
-	resp, err := http.DefaultClient.Do(req)
+	v, err := c.Open(ctx, name, version, nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("download: %w", err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		b, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("download: %s %s", resp.Status, b)
-	}
-	buf := make([]byte, 1<<20)
-	var n int64
-	for {
-		k, rerr := resp.Body.Read(buf)
-		n += int64(k)
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			err = rerr
-			break
-		}
-	}
+	defer v.Close()
+	n, err := io.Copy(io.Discard, v)
 	if err != nil {
 		return fmt.Errorf("download aborted after %d bytes: %w", n, err)
 	}
 	el := time.Since(start)
-	want := resp.Header.Get("X-Checksum-SHA256")
-	h := sha256.New()
-	io.Copy(h, io.LimitReader(zeros{}, n))
-	if got := hex.EncodeToString(h.Sum(nil)); got != want {
-		return fmt.Errorf("digest header %s does not match content %s", want, got)
-	}
 	fmt.Printf("download %.1f MiB/s seconds %.2f\n", float64(n)/el.Seconds()/(1<<20), el.Seconds())
 	return nil
 }
 
-func latency(url, user, pw, name string, conc, per int) error {
+// placeholderToken is what latency -bare sends: a well-formed bearer token, so the
+// request carries the same headers as an authenticated one; the bare handler ignores it.
+const placeholderToken = "bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJiZW5jaCJ9.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmUtc2ln"
+
+func latency(ctx context.Context, url, user, pw, name string, conc, per int, bareTarget bool) error {
 	if per > 900 {
 		return fmt.Errorf("-n %d exceeds what one token allows", per)
 	}
-	tr := &http.Transport{MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc}
-	client := &http.Client{Transport: tr}
-	toks := make([]string, conc)
-	for i := range toks {
-		toks[i] = login(url, user, pw)
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc}}
+	clients := make([]*client.Client, conc)
+	for i := range clients {
+		if !bareTarget {
+			clients[i] = login(ctx, url, user, pw, hc)
+			continue
+		}
+		c, err := client.New(url, &client.Options{HTTPClient: hc, MaxRetries: -1, Token: placeholderToken})
+		if err != nil {
+			return err
+		}
+		clients[i] = c
 	}
 	const warmup = 20
 	var mu sync.Mutex
 	var all []time.Duration
 	var failures int
+	var firstErr error
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := range conc {
@@ -175,20 +171,15 @@ func latency(url, user, pw, name string, conc, per int) error {
 			defer wg.Done()
 			local := make([]time.Duration, 0, per)
 			fails := 0
+			var failure error
 			for j := range per + warmup {
-				req, _ := http.NewRequest("GET", url+"/packages?name="+name+"&limit=10", nil)
-				req.Header.Set("X-Authorization", toks[i])
 				t0 := time.Now()
-				resp, err := client.Do(req)
+				_, err := clients[i].List(ctx, client.ListOptions{Name: name, Limit: 10})
+				d := time.Since(t0)
 				if err != nil {
 					fails++
+					failure = err
 					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				d := time.Since(t0)
-				if resp.StatusCode != 200 {
-					fails++
 				}
 				if j >= warmup {
 					local = append(local, d)
@@ -197,16 +188,47 @@ func latency(url, user, pw, name string, conc, per int) error {
 			mu.Lock()
 			all = append(all, local...)
 			failures += fails
+			if firstErr == nil {
+				firstErr = failure
+			}
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
 	el := time.Since(start)
+	if len(all) == 0 {
+		return fmt.Errorf("every request failed: %w", firstErr)
+	}
 	sort.Slice(all, func(a, b int) bool { return all[a] < all[b] })
 	q := func(p float64) float64 { return float64(all[int(p*float64(len(all)-1))].Microseconds()) / 1000 }
 	fmt.Printf("latency p50_ms %.2f p99_ms %.2f requests %d failures %d rps %.0f\n", q(0.50), q(0.99), len(all), failures, float64(len(all)+conc*warmup)/el.Seconds())
 	if failures > 0 {
-		return fmt.Errorf("%d failed requests", failures)
+		return fmt.Errorf("%d failed requests, such as: %w", failures, firstErr)
 	}
 	return nil
+}
+
+// bare serves the bytes of bodyFile as every answer, as the registry writes a JSON
+// answer (status 200, Content-Type application/json), with no authentication and no
+// storage: the ceiling the registry's GET path is measured against. It prints
+// "listening <addr>" once it accepts connections and serves until killed.
+func bare(addr, bodyFile string) error {
+	body, err := os.ReadFile(bodyFile)
+	if err != nil {
+		return fmt.Errorf("bare: %w", err)
+	}
+	if len(body) == 0 {
+		return fmt.Errorf("bare: %s is empty", bodyFile)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("bare: %w", err)
+	}
+	fmt.Printf("listening %s\n", ln.Addr())
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(body)
+	})
+	return (&http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}).Serve(ln)
 }

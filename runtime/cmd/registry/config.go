@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"math"
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +19,8 @@ import (
 	"github.com/acme/module-registry/runtime/api"
 	"github.com/acme/module-registry/runtime/contract"
 	"github.com/acme/module-registry/runtime/secrets"
+	"github.com/acme/module-registry/runtime/throttle"
+	"github.com/acme/module-registry/runtime/validator"
 )
 
 // Config is the service configuration, read from environment variables
@@ -30,14 +35,20 @@ type Config struct {
 	MaxUploadBytes    int64
 	LogLevel          slog.Level
 	ReadHeaderTimeout time.Duration
-	ReadTimeout       time.Duration
-	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
 	ShutdownTimeout   time.Duration
 	PresignTTL        time.Duration
+	// Limits are the body deadlines and the throttles.
+	Limits api.Limits
+	// MaxPasswordChecks bounds concurrent argon2id checks; 0 derives it from the
+	// memory limit (GOMEMLIMIT) and the CPUs.
+	MaxPasswordChecks int
 
 	// Healthcheck: probe the running server's /health and exit (-healthcheck).
 	Healthcheck bool
+	// SandboxReport: start one validator child that tries what its sandbox forbids,
+	// print what held and exit (-sandbox-report).
+	SandboxReport bool
 
 	Backend string // BackendEmbedded or BackendAWS
 	AWS     AWSConfig
@@ -45,6 +56,11 @@ type Config struct {
 	// consult Secrets Manager (aws backend, or JWT_SECRET_NAME set).
 	SecretName        string
 	UseSecretsManager bool
+
+	// Validators configures the validator sandbox (pool size, deadline, memory).
+	Validators validator.Config
+	// ServiceName is the Service dimension of the metrics.
+	ServiceName string
 }
 
 // Storage backends.
@@ -70,14 +86,34 @@ const (
 	envMaxUploadBytes    = "REGISTRY_MAX_UPLOAD_BYTES"
 	envLogLevel          = "REGISTRY_LOG_LEVEL"
 	envReadHeaderTimeout = "REGISTRY_READ_HEADER_TIMEOUT"
-	envReadTimeout       = "REGISTRY_READ_TIMEOUT"
-	envWriteTimeout      = "REGISTRY_WRITE_TIMEOUT"
 	envIdleTimeout       = "REGISTRY_IDLE_TIMEOUT"
 	envShutdownTimeout   = "REGISTRY_SHUTDOWN_TIMEOUT"
 	envPresignTTL        = "REGISTRY_PRESIGN_TTL"
 	envDefaultRegion     = "AWS_DEFAULT_REGION"
 	envEndpointURL       = "AWS_ENDPOINT_URL"
+
+	envBodyTimeout           = "REGISTRY_BODY_TIMEOUT"
+	envResponseTimeout       = "REGISTRY_RESPONSE_TIMEOUT"
+	envTransferIdleTimeout   = "REGISTRY_TRANSFER_IDLE_TIMEOUT"
+	envTransferMinRate       = "REGISTRY_TRANSFER_MIN_RATE"
+	envMaxJSONBytes          = "REGISTRY_MAX_JSON_BYTES"
+	envRatePerToken          = "REGISTRY_RATE_PER_TOKEN"
+	envBurstPerToken         = "REGISTRY_BURST_PER_TOKEN"
+	envRatePerAddress        = "REGISTRY_RATE_PER_ADDRESS"
+	envBurstPerAddress       = "REGISTRY_BURST_PER_ADDRESS"
+	envLoginFreeFailuresName = "REGISTRY_LOGIN_FREE_FAILURES_PER_NAME"
+	envLoginMaxDelayName     = "REGISTRY_LOGIN_MAX_DELAY_PER_NAME"
+	envLoginFreeFailuresAddr = "REGISTRY_LOGIN_FREE_FAILURES_PER_ADDRESS"
+	envLoginMaxDelayAddr     = "REGISTRY_LOGIN_MAX_DELAY_PER_ADDRESS"
+	envMaxPasswordChecks     = "REGISTRY_MAX_PASSWORD_CHECKS"
 )
+
+// removedVars were read by earlier versions; setting one is refused rather than
+// ignored, since its meaning is now split between other variables.
+var removedVars = map[string]string{
+	"REGISTRY_READ_TIMEOUT":  "no whole-request timeout any more: bodies have " + envBodyTimeout + ", uploads " + envTransferIdleTimeout + " and " + envTransferMinRate,
+	"REGISTRY_WRITE_TIMEOUT": "no whole-response timeout any more: responses have " + envResponseTimeout + ", downloads " + envTransferIdleTimeout + " and " + envTransferMinRate,
+}
 
 const defaultAddr = "127.0.0.1:8080"
 
@@ -94,10 +130,28 @@ var envDocs = func() [][2]string {
 		{envMaxUploadBytes, "largest accepted package in bytes (default 5368709120 = 5 GiB)"},
 		{envLogLevel, "debug, info, warn or error (default info)"},
 		{envReadHeaderTimeout, "time allowed to send request headers (default 10s)"},
-		{envReadTimeout, "time allowed to read a whole request including the body (default 1h)"},
-		{envWriteTimeout, "time allowed to write a whole response (default 1h)"},
+		{envBodyTimeout, fmt.Sprintf("time allowed to send a request body other than a package upload, e.g. a login (default %s)", api.DefaultBodyTimeout)},
+		{envMaxJSONBytes, fmt.Sprintf("largest JSON request body in bytes (default %d)", api.DefaultMaxJSONBytes)},
+		{envResponseTimeout, fmt.Sprintf("time allowed to write a response other than a package download (default %s)", api.DefaultResponseTimeout)},
+		{envTransferIdleTimeout, fmt.Sprintf("an upload or download that moves no byte for this long is cut; also the grace before the minimum rate counts (default %s)", api.DefaultTransferIdleTimeout)},
+		{envTransferMinRate, fmt.Sprintf("average bytes per second an upload or download must keep, 0 for no minimum (default %d)", api.DefaultTransferMinRate)},
 		{envIdleTimeout, "keep-alive idle timeout (default 2m)"},
+		{envRatePerToken, fmt.Sprintf("requests per second one token may make, 0 for no limit (default %g)", api.DefaultTokenRate.PerSecond)},
+		{envBurstPerToken, fmt.Sprintf("requests one token may make at once (default %d)", api.DefaultTokenRate.Burst)},
+		{envRatePerAddress, fmt.Sprintf("requests per second one client address (IPv6: /64) may make, 0 for no limit (default %g)", api.DefaultAddressRate.PerSecond)},
+		{envBurstPerAddress, fmt.Sprintf("requests one client address may make at once (default %d)", api.DefaultAddressRate.Burst)},
+		{envLoginFreeFailuresName, fmt.Sprintf("failed logins per user name before they are delayed (default %d)", api.DefaultNameLoginBackoff.Free)},
+		{envLoginMaxDelayName, fmt.Sprintf("longest delay of a user name after failed logins, doubling from 1s (default %s)", api.DefaultNameLoginBackoff.Max)},
+		{envLoginFreeFailuresAddr, fmt.Sprintf("failed logins per client address before they are delayed (default %d)", api.DefaultAddressLoginBackoff.Free)},
+		{envLoginMaxDelayAddr, fmt.Sprintf("longest delay of a client address after failed logins, doubling from 1s (default %s)", api.DefaultAddressLoginBackoff.Max)},
+		{envMaxPasswordChecks, "argon2id password checks running at once; beyond them (and a short queue) logins get 503 (default: half of " + contract.EnvGoMemLimit + " in checks, at most one per CPU)"},
+		{contract.EnvTrustedProxies, "comma-separated CIDRs of proxies (the load balancer) whose X-Forwarded-For names the client (default none)"},
+		{contract.EnvGoMemLimit, "Go's soft memory limit, e.g. 460MiB; sizes the password checks (default none: 512 MiB assumed)"},
 		{envShutdownTimeout, "grace period for in-flight requests on SIGINT/SIGTERM (default 30s)"},
+		{contract.EnvValidatorPoolSize, fmt.Sprintf("validator scripts running at once, each a sandboxed child process; one more download of a version with a validator gets 503 (default %d, at most %d)", validator.DefaultSize, validator.MaxSize)},
+		{contract.EnvValidatorDeadline, fmt.Sprintf("wall-clock limit of one validator run, after which the child is killed and the download refused (default and maximum %s)", validator.MaxDeadline)},
+		{contract.EnvValidatorMemoryBytes, fmt.Sprintf("data and address space one validator child may add to its start-up footprint, half of it the script's heap (default %d = %d MiB; %d-%d MiB)", validator.DefaultMemoryBytes, validator.DefaultMemoryBytes>>20, validator.MinMemoryBytes>>20, validator.MaxMemoryBytes>>20)},
+		{contract.EnvServiceName, "value of the Service dimension of the validator metrics in the log's CloudWatch Embedded Metric Format blocks (default " + contract.DefaultServiceName + ")"},
 		{contract.EnvBackend, "storage backend: embedded (default; files + bbolt in " + envDataDir + ") or aws (S3 + DynamoDB)"},
 		{envPresignTTL, "lifetime of presigned S3 URLs, at most 5m (default 5m)"},
 		{contract.EnvRegion, "aws backend: region (required)"},
@@ -118,10 +172,16 @@ func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 	fs.SetOutput(usage)
 	production := fs.Bool("production", false, "production mode (same as "+contract.EnvProduction+"=true)")
 	healthcheck := fs.Bool(strings.TrimPrefix(contract.HealthcheckFlag, "-"), false, "GET http://127.0.0.1:<port of "+contract.EnvAddr+">"+contract.HealthPath+" and exit 0 on 200, 1 otherwise")
+	sandboxReport := fs.Bool("sandbox-report", false, "start one validator sandbox child, try what it forbids (files, TCP, sockets, fork/exec, raising limits), print what held and exit 0 when the rlimits and seccomp did")
 	fs.Usage = func() {
-		fmt.Fprintln(usage, "Usage: registry [-production] [-healthcheck]\n\nEnvironment variables:")
+		fmt.Fprintln(usage, "Usage: registry [-production] [-healthcheck] [-sandbox-report]\n\n"+
+			"(registry "+validator.ChildFlag+" is the validator sandbox's child: the registry starts it, with a request on stdin.)\n\nEnvironment variables:")
+		width := 0
 		for _, d := range envDocs {
-			fmt.Fprintf(usage, "  %-30s %s\n", d[0], d[1])
+			width = max(width, len(d[0]))
+		}
+		for _, d := range envDocs {
+			fmt.Fprintf(usage, "  %-*s %s\n", width, d[0], d[1])
 		}
 	}
 	if err := fs.Parse(args); err != nil {
@@ -171,8 +231,6 @@ func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 		AdminPassword:     getenv(contract.EnvAdminPassword),
 		MaxUploadBytes:    api.DefaultMaxUploadBytes,
 		ReadHeaderTimeout: dur(envReadHeaderTimeout, 10*time.Second),
-		ReadTimeout:       dur(envReadTimeout, time.Hour),
-		WriteTimeout:      dur(envWriteTimeout, time.Hour),
 		IdleTimeout:       dur(envIdleTimeout, 2*time.Minute),
 		ShutdownTimeout:   dur(envShutdownTimeout, 30*time.Second),
 		PresignTTL:        dur(envPresignTTL, api.MaxPresignTTL),
@@ -180,6 +238,15 @@ func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 		Backend:           str(contract.EnvBackend, BackendEmbedded),
 		SecretName:        str(secrets.EnvSecretName, secrets.DefaultSecretName),
 	}
+	for _, name := range slices.Sorted(maps.Keys(removedVars)) {
+		if getenv(name) != "" {
+			bad(name, "is no longer read (%s)", removedVars[name])
+		}
+	}
+	c.SandboxReport = *sandboxReport
+	c.Limits, c.MaxPasswordChecks = loadLimits(getenv, bad, dur)
+	c.Validators = loadValidators(getenv, bad)
+	c.ServiceName = str(contract.EnvServiceName, contract.DefaultServiceName)
 	if c.PresignTTL > api.MaxPresignTTL {
 		bad(envPresignTTL, "%s is longer than the %s maximum", c.PresignTTL, api.MaxPresignTTL)
 	}
@@ -243,7 +310,7 @@ func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 			bad(envLogLevel, "%q is not debug, info, warn or error", v)
 		}
 	}
-	if err := api.ValidateName(c.AdminUser); err != nil {
+	if err := api.ValidateUserName(c.AdminUser); err != nil {
 		bad(envAdminUser, "%v", err)
 	}
 	if c.AdminPassword != "" && len(c.AdminPassword) < api.MinPasswordLen {
@@ -264,6 +331,103 @@ func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 		return c, fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))
 	}
 	return c, nil
+}
+
+// loadLimits reads the deadlines and throttles; unset variables keep api's defaults.
+func loadLimits(getenv func(string) string, bad func(name, format string, a ...any), dur func(string, time.Duration) time.Duration) (api.Limits, int) {
+	num := func(name string, def int64, zeroOK bool) int64 {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 || n == 0 && !zeroOK {
+			kind := "positive"
+			if zeroOK {
+				kind = "non-negative"
+			}
+			bad(name, "%q is not a %s integer", v, kind)
+			return def
+		}
+		return n
+	}
+	rate := func(rateVar, burstVar string, def throttle.Rate) throttle.Rate {
+		r := def
+		if v := getenv(rateVar); v != "" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+				bad(rateVar, "%q is not a non-negative number of requests per second (0 for no limit)", v)
+			} else {
+				r.PerSecond = f
+			}
+		}
+		r.Burst = int(num(burstVar, int64(def.Burst), false))
+		if r.PerSecond == 0 {
+			return throttle.Unlimited
+		}
+		return r
+	}
+	backoff := func(freeVar, maxVar string, def throttle.BackoffPolicy) throttle.BackoffPolicy {
+		p := def
+		p.Free = int(num(freeVar, int64(def.Free), true))
+		p.Max = dur(maxVar, def.Max)
+		if p.Max < p.Base {
+			bad(maxVar, "%s is shorter than the first delay %s", p.Max, p.Base)
+		}
+		return p
+	}
+	l := api.Limits{
+		BodyTimeout:         dur(envBodyTimeout, api.DefaultBodyTimeout),
+		ResponseTimeout:     dur(envResponseTimeout, api.DefaultResponseTimeout),
+		TransferIdleTimeout: dur(envTransferIdleTimeout, api.DefaultTransferIdleTimeout),
+		TransferMinRate:     num(envTransferMinRate, api.DefaultTransferMinRate, true),
+		MaxJSONBytes:        num(envMaxJSONBytes, api.DefaultMaxJSONBytes, false),
+		TokenRate:           rate(envRatePerToken, envBurstPerToken, api.DefaultTokenRate),
+		AddressRate:         rate(envRatePerAddress, envBurstPerAddress, api.DefaultAddressRate),
+		NameLoginBackoff:    backoff(envLoginFreeFailuresName, envLoginMaxDelayName, api.DefaultNameLoginBackoff),
+		AddressLoginBackoff: backoff(envLoginFreeFailuresAddr, envLoginMaxDelayAddr, api.DefaultAddressLoginBackoff),
+	}
+	if l.TransferMinRate == 0 {
+		l.TransferMinRate = -1 // api.Limits: negative is "no minimum"
+	}
+	if v := getenv(contract.EnvTrustedProxies); v != "" {
+		ps, err := api.ParseTrustedProxies(v)
+		if err != nil {
+			bad(contract.EnvTrustedProxies, "%v", err)
+		}
+		l.TrustedProxies = ps
+	}
+	return l, int(num(envMaxPasswordChecks, 0, true))
+}
+
+// loadValidators reads the sandbox's settings; validator.New checks their ranges.
+func loadValidators(getenv func(string) string, bad func(name, format string, a ...any)) validator.Config {
+	var vc validator.Config
+	if v := getenv(contract.EnvValidatorPoolSize); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > validator.MaxSize {
+			bad(contract.EnvValidatorPoolSize, "%q is not a pool size of 1-%d", v, validator.MaxSize)
+		} else {
+			vc.Size = n
+		}
+	}
+	if v := getenv(contract.EnvValidatorDeadline); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 10*time.Millisecond || d > validator.MaxDeadline {
+			bad(contract.EnvValidatorDeadline, "%q is not a duration of 10ms-%s", v, validator.MaxDeadline)
+		} else {
+			vc.Deadline = d
+		}
+	}
+	if v := getenv(contract.EnvValidatorMemoryBytes); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < validator.MinMemoryBytes || n > validator.MaxMemoryBytes {
+			bad(contract.EnvValidatorMemoryBytes, "%q is not a number of bytes of %d-%d (16-2048 MiB)", v, validator.MinMemoryBytes, validator.MaxMemoryBytes)
+		} else {
+			vc.MemoryBytes = n
+		}
+	}
+	return vc
 }
 
 var (

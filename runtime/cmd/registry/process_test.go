@@ -50,6 +50,7 @@ func binary(t *testing.T) string {
 type proc struct {
 	cmd    *exec.Cmd
 	url    string
+	stdout *syncbuf.Buffer // the log
 	stderr *syncbuf.Buffer
 	done   chan error
 }
@@ -67,20 +68,28 @@ func startRegistry(t *testing.T, dataDir string, extraEnv ...string) *proc {
 	cmd.Env = append(cmd.Env, extraEnv...)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
-	p := &proc{cmd: cmd, stderr: &syncbuf.Buffer{}, done: make(chan error, 1)}
+	p := &proc{cmd: cmd, stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	require.NoError(t, cmd.Start())
 	addr := make(chan string, 1)
+	drained := make(chan struct{})
 	go func() {
+		defer close(drained)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			p.stdout.Write(append(sc.Bytes(), '\n'))
 			var m map[string]any
 			if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == "listening" {
 				addr <- m["addr"].(string)
 			}
 		}
 	}()
-	go func() { p.done <- cmd.Wait() }()
+	// Wait closes the pipe: the last lines (the lease statistics at shutdown) are lost
+	// unless the reader has seen the end of the output first.
+	go func() {
+		<-drained
+		p.done <- cmd.Wait()
+	}()
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()
@@ -183,6 +192,22 @@ func TestCrashMidUpload(t *testing.T) {
 	assert.Empty(t, entries, "temp files are cleaned at start-up")
 	blobs, _ := os.ReadDir(filepath.Join(dir, "blobs"))
 	assert.Len(t, blobs, 1)
+}
+
+// The number of password checks running at once follows the memory the process may
+// use (GOMEMLIMIT), unless it is configured.
+func TestPasswordChecksFollowTheMemoryLimit(t *testing.T) {
+	for env, want := range map[string]float64{"GOMEMLIMIT=40MiB": 1, "REGISTRY_MAX_PASSWORD_CHECKS=3": 3} {
+		p := startRegistry(t, t.TempDir(), env)
+		var listening map[string]any
+		for _, line := range strings.Split(p.stdout.String(), "\n") {
+			if strings.Contains(line, `"msg":"listening"`) {
+				require.NoError(t, json.Unmarshal([]byte(line), &listening))
+			}
+		}
+		require.NotNil(t, listening, "%s", p.stdout)
+		assert.Equal(t, want, listening["password_checks"], env)
+	}
 }
 
 func TestGracefulShutdown(t *testing.T) {

@@ -6,7 +6,10 @@ import (
 	"io"
 	"os"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -44,8 +47,25 @@ func TestContract(t *testing.T) {
 		st, cfg := env.NewStore(t, nil)
 		return storagetest.Subject{Backend: st.Backend(), Committed: func(t *testing.T) []string {
 			return objectVersions(t, cfg.Bucket, contract.PackagesPrefix)
-		}}
+		}, WriteLegacyUser: func(t *testing.T, u storage.User) { writeLegacyUser(t, cfg.Tables.Users, u) }}
 	})
+}
+
+// writeLegacyUser stores u as a users item was written before accounts had an
+// identity: no account_id attribute.
+func writeLegacyUser(t *testing.T, table string, u storage.User) {
+	t.Helper()
+	perms := make([]ddbtypes.AttributeValue, len(u.Permissions))
+	for i, p := range u.Permissions {
+		perms[i] = &ddbtypes.AttributeValueMemberS{Value: p}
+	}
+	_, err := env.DDB.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: &table, Item: map[string]ddbtypes.AttributeValue{
+		contract.AttrUserName: &ddbtypes.AttributeValueMemberS{Value: u.Name},
+		"password_hash":       &ddbtypes.AttributeValueMemberS{Value: u.PasswordHash},
+		"permissions":         &ddbtypes.AttributeValueMemberL{Value: perms},
+		"created_at":          &ddbtypes.AttributeValueMemberS{Value: u.CreatedAt.Format(time.RFC3339Nano)},
+	}})
+	require.NoError(t, err)
 }
 
 // Two writers of one version (a racing upload): both write the contract's

@@ -19,6 +19,7 @@ import (
 	"github.com/acme/module-registry/runtime/storage"
 	"github.com/acme/module-registry/runtime/storage/awsstore"
 	"github.com/acme/module-registry/runtime/storage/embedded"
+	"github.com/acme/module-registry/runtime/throttle"
 )
 
 // benchSize is the artifact size of the transfer benchmarks. The emulator
@@ -50,10 +51,12 @@ func BenchmarkTransfer(b *testing.B) {
 			backend := backends[name](b)
 			svc, err := auth.New(backend.Meta, secrets.Static{Current: []byte(strings.Repeat("k", 32))}, auth.Options{MaxUses: 1 << 30, Argon2: auth.Argon2Params{Time: 1, MemKiB: 64, Threads: 1}})
 			require.NoError(b, err)
-			tok, err := svc.Issue(context.Background(), "admin")
+			admin := storage.User{Name: "admin", ID: storage.NewAccountID(), PasswordHash: "x", Permissions: []string{storage.PermAdmin}}
+			require.NoError(b, backend.Meta.PutUser(context.Background(), admin))
+			tok, err := svc.Issue(context.Background(), admin)
 			require.NoError(b, err)
-			require.NoError(b, backend.Meta.PutUser(context.Background(), storage.User{Name: "admin", PasswordHash: "x", Permissions: []string{storage.PermAdmin}}))
-			srv := httptest.NewServer(api.New(api.Config{Backend: backend, Auth: svc, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}).Handler())
+			srv := httptest.NewServer(api.New(api.Config{Backend: backend, Auth: svc, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+				Limits: api.Limits{TokenRate: throttle.Unlimited, AddressRate: throttle.Unlimited}}).Handler())
 			defer srv.Close()
 			do := func(method, path string, body io.Reader) (int, int64) {
 				req, _ := http.NewRequest(method, srv.URL+path, body)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,10 +22,13 @@ import (
 // only this package reads and writes.
 const (
 	attrPasswordHash = "password_hash"
-	attrPermissions  = "permissions"
-	attrCreatedAt    = "created_at"
-	attrUser         = "user"
-	attrIssuedAt     = "issued_at"
+	// attrAccountID is the account's identity on users items and the identity a
+	// token was issued to on tokens items.
+	attrAccountID   = "account_id"
+	attrPermissions = "permissions"
+	attrCreatedAt   = "created_at"
+	attrUser        = "user"
+	attrIssuedAt    = "issued_at"
 	// attrExpiryMillis is the expiry in Unix milliseconds, next to the TTL
 	// attribute contract.AttrExpiry in seconds: conditions compare it, so
 	// expiry is exact rather than rounded to the second.
@@ -127,8 +132,12 @@ func userItem(u storage.User) item {
 	for i, p := range u.Permissions {
 		perms[i] = sAttr(p)
 	}
+	if u.ID == "" {
+		u.ID = storage.NewAccountID()
+	}
 	return item{
 		contract.AttrUserName: sAttr(u.Name),
+		attrAccountID:         sAttr(u.ID),
 		attrPasswordHash:      sAttr(u.PasswordHash),
 		attrPermissions:       &ddbtypes.AttributeValueMemberL{Value: perms},
 		attrCreatedAt:         fmtT(u.CreatedAt),
@@ -136,7 +145,7 @@ func userItem(u storage.User) item {
 }
 
 func userOf(it item) storage.User {
-	u := storage.User{Name: getS(it, contract.AttrUserName), PasswordHash: getS(it, attrPasswordHash), CreatedAt: getT(it, attrCreatedAt), Permissions: []string{}}
+	u := storage.User{Name: getS(it, contract.AttrUserName), ID: getS(it, attrAccountID), PasswordHash: getS(it, attrPasswordHash), CreatedAt: getT(it, attrCreatedAt), Permissions: []string{}}
 	if l, ok := it[attrPermissions].(*ddbtypes.AttributeValueMemberL); ok {
 		for _, v := range l.Value {
 			if sv, ok := v.(*ddbtypes.AttributeValueMemberS); ok {
@@ -154,6 +163,29 @@ func (s *Store) CreateUser(ctx context.Context, u storage.User) error {
 func (s *Store) PutUser(ctx context.Context, u storage.User) error {
 	if _, err := s.ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.cfg.Tables.Users, Item: userItem(u)}); err != nil {
 		return fmt.Errorf("dynamodb put user: %w", err)
+	}
+	return nil
+}
+
+// UpdateUser is one conditional PutItem: the item is replaced only while it exists
+// with the account id ifID (or, for "", without one).
+func (s *Store) UpdateUser(ctx context.Context, u storage.User, ifID string) error {
+	in := &dynamodb.PutItemInput{
+		TableName: &s.cfg.Tables.Users, Item: userItem(u),
+		ConditionExpression:      aws.String("attribute_exists(#k) AND attribute_not_exists(#id)"),
+		ExpressionAttributeNames: map[string]string{"#k": contract.AttrUserName, "#id": attrAccountID},
+	}
+	if ifID != "" {
+		in.ConditionExpression = aws.String("#id = :id")
+		delete(in.ExpressionAttributeNames, "#k")
+		in.ExpressionAttributeValues = item{":id": sAttr(ifID)}
+	}
+	_, err := s.ddb.PutItem(ctx, in)
+	if isConditionFailed(err) {
+		return fmt.Errorf("user %q with account id %q: %w", u.Name, ifID, storage.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("dynamodb update user: %w", err)
 	}
 	return nil
 }
@@ -198,7 +230,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]storage.User, error) {
 // Token items keep the TTL attribute (Unix seconds) and attrExpiryMillis,
 // what the use condition compares.
 func tokenItem(t storage.Token) item {
-	return item{
+	it := item{
 		contract.AttrTokenID: sAttr(t.ID),
 		attrUser:             sAttr(t.User),
 		attrIssuedAt:         fmtT(t.IssuedAt),
@@ -207,18 +239,54 @@ func tokenItem(t storage.Token) item {
 		attrUses:             nAttr(int64(t.Uses)),
 		attrMaxUses:          nAttr(int64(t.MaxUses)),
 	}
+	if t.AccountID != "" {
+		it[attrAccountID] = sAttr(t.AccountID)
+	}
+	return it
 }
 
 func tokenOf(it item) storage.Token {
 	return storage.Token{
-		ID: getS(it, contract.AttrTokenID), User: getS(it, attrUser), IssuedAt: getT(it, attrIssuedAt),
+		ID: getS(it, contract.AttrTokenID), User: getS(it, attrUser), AccountID: getS(it, attrAccountID), IssuedAt: getT(it, attrIssuedAt),
 		ExpiresAt: time.UnixMilli(getN(it, attrExpiryMillis)).UTC(),
 		Uses:      int(getN(it, attrUses)), MaxUses: int(getN(it, attrMaxUses)),
 	}
 }
 
+// Every lease marks the token item with the holder's attribute attrLeasedByPrefix +
+// the Store's holder id, valued the lease's time in Unix milliseconds; giving uses
+// back removes the mark. The marks of other holders are what
+// storage.Token.LeasedElsewhereAt reports: a process refused for the limit learns
+// whether another one may still hold unserved uses. One attribute per registry
+// process that leased the token, for the token's life (at most its TTL).
+const attrLeasedByPrefix = "leased_by_"
+
+// tokenOf reads a token item as this Store sees it: with the latest mark of another
+// holder.
+func (s *Store) tokenOf(it item) storage.Token {
+	t := tokenOf(it)
+	own := s.leaseAttr()
+	var latest int64
+	for k := range it {
+		if k != own && strings.HasPrefix(k, attrLeasedByPrefix) {
+			latest = max(latest, getN(it, k))
+		}
+	}
+	if latest > 0 {
+		t.LeasedElsewhereAt = time.UnixMilli(latest).UTC()
+	}
+	return t
+}
+
+// leaseAttr is this Store's lease mark.
+func (s *Store) leaseAttr() string { return attrLeasedByPrefix + s.holder }
+
 func (s *Store) CreateToken(ctx context.Context, t storage.Token) error {
-	return s.putNew(ctx, s.cfg.Tables.Tokens, contract.AttrTokenID, tokenItem(t))
+	if err := s.putNew(ctx, s.cfg.Tables.Tokens, contract.AttrTokenID, tokenItem(t)); err != nil {
+		return err
+	}
+	s.tokenLimits.put(t.ID, t.MaxUses)
+	return nil
 }
 
 func (s *Store) GetToken(ctx context.Context, id string) (storage.Token, error) {
@@ -226,37 +294,131 @@ func (s *Store) GetToken(ctx context.Context, id string) (storage.Token, error) 
 	if err != nil {
 		return storage.Token{}, err
 	}
-	return tokenOf(it), nil
+	t := s.tokenOf(it)
+	s.tokenLimits.put(id, t.MaxUses)
+	return t, nil
 }
 
-// UseToken is one conditional UpdateItem: the increment happens only while
-// uses < max_uses and the token has not expired. When the condition fails,
-// the item is read to say why.
-func (s *Store) UseToken(ctx context.Context, id string, now time.Time) (storage.Token, error) {
-	out, err := s.ddb.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+// LeaseTokenUses is one conditional UpdateItem adding k uses while uses + k <=
+// max_uses and the token has not expired, and setting this Store's lease mark.
+// Condition expressions have no arithmetic, so for k > 1 the condition is uses <=
+// max_uses - k, with max_uses (fixed when the token is created) remembered from an
+// earlier answer, or read first when this process has not seen the token; a lease
+// of one use is conditioned on uses < max_uses. A failed condition returns the item
+// (ReturnValuesOnConditionCheckFailure), which says why: expired, exhausted, or
+// fewer than k left, in which case the rest is leased (the partial last block).
+func (s *Store) LeaseTokenUses(ctx context.Context, id string, want int, now time.Time) (storage.Token, int, error) {
+	want = max(want, 1)
+	maxUses, known := s.tokenLimits.get(id)
+	if want > 1 && !known {
+		t, err := s.GetToken(ctx, id)
+		if err != nil {
+			return storage.Token{}, 0, err
+		}
+		maxUses = t.MaxUses
+	}
+	// Each failed condition either ends the call or means another process leased
+	// uses meanwhile, so the loop ends; the bound only guards against a bug.
+	for range 64 {
+		k := want
+		in := &dynamodb.UpdateItemInput{
+			TableName:                           &s.cfg.Tables.Tokens,
+			Key:                                 item{contract.AttrTokenID: sAttr(id)},
+			UpdateExpression:                    aws.String("SET #u = #u + :k, #h = :now"),
+			ConditionExpression:                 aws.String("attribute_exists(#k) AND #e > :now AND #u < #m"),
+			ExpressionAttributeNames:            map[string]string{"#k": contract.AttrTokenID, "#u": attrUses, "#m": attrMaxUses, "#e": attrExpiryMillis, "#h": s.leaseAttr()},
+			ExpressionAttributeValues:           item{":now": nAttr(now.UnixMilli())},
+			ReturnValues:                        ddbtypes.ReturnValueAllNew,
+			ReturnValuesOnConditionCheckFailure: ddbtypes.ReturnValuesOnConditionCheckFailureAllOld,
+		}
+		if k > 1 {
+			in.ConditionExpression = aws.String("attribute_exists(#k) AND #e > :now AND #u <= :lim")
+			delete(in.ExpressionAttributeNames, "#m")
+			in.ExpressionAttributeValues[":lim"] = nAttr(int64(maxUses - k))
+		}
+		in.ExpressionAttributeValues[":k"] = nAttr(int64(k))
+		out, err := s.ddb.UpdateItem(ctx, in)
+		if err == nil {
+			t := s.tokenOf(out.Attributes)
+			s.tokenLimits.put(id, t.MaxUses)
+			return t, k, nil
+		}
+		var ccf *ddbtypes.ConditionalCheckFailedException
+		if !errors.As(err, &ccf) {
+			return storage.Token{}, 0, fmt.Errorf("dynamodb lease token uses: %w", err)
+		}
+		var t storage.Token
+		if ccf.Item != nil {
+			t = s.tokenOf(ccf.Item)
+		} else if t, err = s.GetToken(ctx, id); err != nil { // an answer without the item
+			return storage.Token{}, 0, err
+		}
+		if t.ID == "" {
+			return storage.Token{}, 0, fmt.Errorf("%s %q: %w", s.cfg.Tables.Tokens, id, storage.ErrNotFound)
+		}
+		s.tokenLimits.put(id, t.MaxUses)
+		switch left := t.MaxUses - t.Uses; {
+		case !now.Before(t.ExpiresAt):
+			return storage.Token{}, 0, storage.ErrTokenExpired
+		case left <= 0:
+			return t, 0, storage.ErrTokenExhausted
+		default:
+			want, maxUses = min(want, left), t.MaxUses
+		}
+	}
+	return storage.Token{}, 0, fmt.Errorf("dynamodb lease token uses: the token's count kept changing")
+}
+
+// ReturnTokenUses is one conditional UpdateItem subtracting n while uses >= n and
+// removing this Store's lease mark, sent once: a retry after a lost answer could
+// subtract twice and let the uses be served again, while not subtracting only
+// forfeits them.
+func (s *Store) ReturnTokenUses(ctx context.Context, id string, n int) error {
+	if n < 1 {
+		return fmt.Errorf("return %d uses of a token: must be at least 1", n)
+	}
+	_, err := s.ddb.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.cfg.Tables.Tokens,
 		Key:                       item{contract.AttrTokenID: sAttr(id)},
-		UpdateExpression:          aws.String("SET #u = #u + :one"),
-		ConditionExpression:       aws.String("attribute_exists(#k) AND #u < #m AND #e > :now"),
-		ExpressionAttributeNames:  map[string]string{"#k": contract.AttrTokenID, "#u": attrUses, "#m": attrMaxUses, "#e": attrExpiryMillis},
-		ExpressionAttributeValues: item{":one": nAttr(1), ":now": nAttr(now.UnixMilli())},
-		ReturnValues:              ddbtypes.ReturnValueAllNew,
-	})
-	if err == nil {
-		return tokenOf(out.Attributes), nil
+		UpdateExpression:          aws.String("SET #u = #u - :n REMOVE #h"),
+		ConditionExpression:       aws.String("attribute_exists(#k) AND #u >= :n"),
+		ExpressionAttributeNames:  map[string]string{"#k": contract.AttrTokenID, "#u": attrUses, "#h": s.leaseAttr()},
+		ExpressionAttributeValues: item{":n": nAttr(int64(n))},
+	}, func(o *dynamodb.Options) { o.Retryer = aws.NopRetryer{} })
+	if isConditionFailed(err) {
+		return fmt.Errorf("return %d uses of token %q: not found or fewer uses counted", n, id)
 	}
-	if !isConditionFailed(err) {
-		return storage.Token{}, fmt.Errorf("dynamodb use token: %w", err)
+	if err != nil {
+		return fmt.Errorf("dynamodb return token uses: %w", err)
 	}
-	t, gerr := s.GetToken(ctx, id)
-	switch {
-	case gerr != nil:
-		return storage.Token{}, gerr
-	case !now.Before(t.ExpiresAt):
-		return storage.Token{}, storage.ErrTokenExpired
-	default:
-		return storage.Token{}, storage.ErrTokenExhausted
+	return nil
+}
+
+// tokenLimits remembers the max_uses of tokens this process has seen: it never
+// changes, so it can be cached without invalidation; only its size is bounded.
+type tokenLimits struct {
+	mu sync.Mutex
+	m  map[string]int
+}
+
+// maxTokenLimits bounds the cache; past it, it starts again empty (a miss costs a
+// lease of one use, not correctness).
+const maxTokenLimits = 1 << 16
+
+func (c *tokenLimits) get(id string) (int, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, ok := c.m[id]
+	return n, ok
+}
+
+func (c *tokenLimits) put(id string, maxUses int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxTokenLimits {
+		c.m = make(map[string]int)
 	}
+	c.m[id] = maxUses
 }
 
 // ---------------------------------------------------------------- packages
@@ -371,13 +533,17 @@ func recordItem(r storage.TransferRecord) item {
 	}
 	// Key attributes of the by-user index cannot be empty strings: records
 	// of unauthenticated callers omit the user (sparse index).
-	for k, v := range map[string]string{contract.AttrRecordUser: r.User, attrSHA256: r.SHA256, attrClientIP: r.ClientIP, attrDetail: r.Detail} {
+	for k, v := range map[string]string{contract.AttrRecordUser: r.User, attrSHA256: r.SHA256, attrClientIP: r.ClientIP, attrDetail: r.Detail,
+		contract.AttrValidatorOutcome: r.ValidatorOutcome, contract.AttrValidatorSHA256: r.ValidatorSHA256} {
 		if v != "" {
 			it[k] = sAttr(v)
 		}
 	}
 	if r.Size != 0 {
 		it[attrSize] = nAttr(r.Size)
+	}
+	if r.ValidatorOutcome != "" {
+		it[contract.AttrValidatorMillis] = nAttr(r.ValidatorMillis)
 	}
 	return it
 }
@@ -388,6 +554,8 @@ func recordOf(it item) storage.TransferRecord {
 		Name: getS(it, contract.AttrPackageName), Version: getS(it, contract.AttrPackageVersion),
 		Outcome: getS(it, attrOutcome), SHA256: getS(it, attrSHA256), Size: getN(it, attrSize),
 		At: getT(it, attrAt), ClientIP: getS(it, attrClientIP), Detail: getS(it, attrDetail),
+		ValidatorOutcome: getS(it, contract.AttrValidatorOutcome), ValidatorMillis: getN(it, contract.AttrValidatorMillis),
+		ValidatorSHA256: getS(it, contract.AttrValidatorSHA256),
 	}
 }
 

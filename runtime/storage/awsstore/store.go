@@ -25,6 +25,8 @@ package awsstore
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -83,6 +85,11 @@ type Store struct {
 	ddb      *dynamodb.Client
 	presign  *s3.PresignClient
 	uploader *manager.Uploader
+	// tokenLimits holds the max_uses of tokens seen, for lease conditions. A
+	// pointer: a Store value may be copied (it holds no lock of its own).
+	tokenLimits *tokenLimits
+	// holder names this Store's lease marks on token items (dynamodb.go).
+	holder string
 }
 
 var (
@@ -116,6 +123,9 @@ func New(awsCfg aws.Config, cfg Config) (*Store, error) {
 		s3:      s3c,
 		ddb:     dynamodb.NewFromConfig(awsCfg),
 		presign: s3.NewPresignClient(s3c),
+
+		tokenLimits: &tokenLimits{},
+		holder:      newHolderID(),
 	}
 	st.uploader = manager.NewUploader(s3c, func(u *manager.Uploader) {
 		u.PartSize = cfg.PartSize
@@ -125,8 +135,17 @@ func New(awsCfg aws.Config, cfg Config) (*Store, error) {
 	return st, nil
 }
 
+// newHolderID names one Store among the registry processes sharing the tables.
+func newHolderID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
 // Backend returns the store as every part of a storage.Backend.
-func (s *Store) Backend() storage.Backend { return storage.Backend{Blobs: s, Meta: s, Presign: s} }
+func (s *Store) Backend() storage.Backend {
+	return storage.Backend{Blobs: s, Meta: s, Presign: s, Validators: s}
+}
 
 // Ping checks that the bucket and the packages table answer, using only
 // what the task role is granted (listing under the packages prefix,

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sync"
 	"time"
 
@@ -30,7 +31,9 @@ var (
 	bucketPackages  = []byte("packages")
 	bucketUploads   = []byte("uploads")
 	bucketDownloads = []byte("downloads")
-	allBuckets      = [][]byte{bucketUsers, bucketTokens, bucketPackages, bucketUploads, bucketDownloads}
+	// bucketValidators holds validator scripts whole: at most 64 KiB each.
+	bucketValidators = []byte("validators")
+	allBuckets       = [][]byte{bucketUsers, bucketTokens, bucketPackages, bucketUploads, bucketDownloads, bucketValidators}
 )
 
 // Store implements storage.MetadataStore and storage.BlobStore.
@@ -41,13 +44,17 @@ type Store struct {
 	db      *bolt.DB
 
 	useMu         sync.Mutex
-	usePending    []*tokenUse // uses waiting for the next commit
-	useCommitting bool        // a goroutine is committing uses
+	usePending    []*tokenLease // leases waiting for the next commit
+	useCommitting bool          // a goroutine is committing leases
+
+	users  userCache
+	listed decodeMemo // package records as ListPackages decoded them
 }
 
 var (
-	_ storage.MetadataStore = (*Store)(nil)
-	_ storage.BlobStore     = (*Store)(nil)
+	_ storage.MetadataStore  = (*Store)(nil)
+	_ storage.BlobStore      = (*Store)(nil)
+	_ storage.ValidatorStore = (*Store)(nil)
 )
 
 // Open opens (creating if needed) the store under dir. It removes temp files
@@ -83,7 +90,7 @@ func Open(dir string) (*Store, error) {
 }
 
 // Backend returns s as a storage.Backend.
-func (s *Store) Backend() storage.Backend { return storage.Backend{Blobs: s, Meta: s} }
+func (s *Store) Backend() storage.Backend { return storage.Backend{Blobs: s, Meta: s, Validators: s} }
 
 // Close closes the metadata database.
 func (s *Store) Close() error { return s.db.Close() }
@@ -289,37 +296,116 @@ func putJSON(b *bolt.Bucket, key string, v any) error {
 	return b.Put([]byte(key), data)
 }
 
+// withID gives an account without an identity a fresh one.
+func withID(u storage.User) storage.User {
+	if u.ID == "" {
+		u.ID = storage.NewAccountID()
+	}
+	return u
+}
+
 func (s *Store) CreateUser(_ context.Context, u storage.User) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.writeUser(u.Name, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketUsers)
 		if b.Get([]byte(u.Name)) != nil {
 			return fmt.Errorf("user %q: %w", u.Name, storage.ErrExists)
 		}
-		return putJSON(b, u.Name, u)
+		return putJSON(b, u.Name, withID(u))
 	})
 }
 
 func (s *Store) PutUser(_ context.Context, u storage.User) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return putJSON(tx.Bucket(bucketUsers), u.Name, u) })
+	return s.writeUser(u.Name, func(tx *bolt.Tx) error { return putJSON(tx.Bucket(bucketUsers), u.Name, withID(u)) })
 }
 
+func (s *Store) UpdateUser(_ context.Context, u storage.User, ifID string) error {
+	return s.writeUser(u.Name, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketUsers)
+		var cur storage.User
+		if err := getJSON(b, u.Name, &cur); err != nil || cur.ID != ifID {
+			return fmt.Errorf("user %q with account id %q: %w", u.Name, ifID, storage.ErrNotFound)
+		}
+		return putJSON(b, u.Name, withID(u))
+	})
+}
+
+// GetUser answers from the user cache when it can (see userCache).
 func (s *Store) GetUser(_ context.Context, name string) (storage.User, error) {
+	if u, ok := s.users.get(name); ok {
+		return u, nil
+	}
+	gen := s.users.generation()
 	var u storage.User
 	err := s.db.View(func(tx *bolt.Tx) error { return getJSON(tx.Bucket(bucketUsers), name, &u) })
 	if errors.Is(err, storage.ErrNotFound) {
 		err = fmt.Errorf("user %q: %w", name, storage.ErrNotFound)
 	}
+	if err == nil {
+		s.users.fill(name, u, gen)
+	}
 	return u, err
 }
 
 func (s *Store) DeleteUser(_ context.Context, name string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.writeUser(name, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketUsers)
 		if b.Get([]byte(name)) == nil {
 			return fmt.Errorf("user %q: %w", name, storage.ErrNotFound)
 		}
 		return b.Delete([]byte(name))
 	})
+}
+
+// userCache holds decoded users for GetUser, which every authenticated request
+// calls. It is exact, not merely fresh: bbolt locks the database file, so every
+// change of a user goes through this Store, and writeUser keeps readers of the
+// name out of the cache until its transaction has committed.
+type userCache struct {
+	mu  sync.RWMutex
+	gen uint64 // bumped by every user write
+	m   map[string]storage.User
+}
+
+// maxCachedUsers bounds the cache; past it, it starts again empty.
+const maxCachedUsers = 4096
+
+func (c *userCache) get(name string) (storage.User, bool) {
+	c.mu.RLock()
+	u, ok := c.m[name]
+	c.mu.RUnlock()
+	u.Permissions = slices.Clone(u.Permissions) // the caller's to change
+	return u, ok
+}
+
+func (c *userCache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+// fill caches u as read by a transaction begun after generation() returned gen,
+// unless a user was written since.
+func (c *userCache) fill(name string, u storage.User, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return
+	}
+	if c.m == nil || len(c.m) >= maxCachedUsers {
+		c.m = make(map[string]storage.User)
+	}
+	u.Permissions = slices.Clone(u.Permissions)
+	c.m[name] = u
+}
+
+// writeUser runs a write transaction changing the user name, holding the cache
+// against readers until it has committed (or failed) and the name is dropped.
+func (s *Store) writeUser(name string, fn func(*bolt.Tx) error) error {
+	s.users.mu.Lock()
+	defer s.users.mu.Unlock()
+	s.users.gen++
+	delete(s.users.m, name)
+	return s.db.Update(fn)
 }
 
 func (s *Store) ListUsers(_ context.Context) ([]storage.User, error) {
@@ -358,42 +444,44 @@ func (s *Store) GetToken(_ context.Context, id string) (storage.Token, error) {
 	return t, err
 }
 
-// tokenUse is one UseToken call waiting for the group commit that records it.
-type tokenUse struct {
-	id   string
-	now  time.Time
-	tok  storage.Token
-	err  error
-	done chan struct{}
+// tokenLease is one LeaseTokenUses call waiting for the group commit that records it.
+type tokenLease struct {
+	id      string
+	want    int
+	now     time.Time
+	tok     storage.Token
+	granted int
+	err     error
+	done    chan struct{}
 }
 
-// UseToken consumes one use through a group commit: the uses that arrive
-// while a commit is in flight are applied, in arrival order, in the next
-// write transaction, so they share its fsyncs. Each check-and-increment
-// reads the token as the transaction sees it (including earlier uses in the
-// same transaction), so the limit holds under concurrency, and a call returns
-// only after the transaction that counted it has committed.
+// LeaseTokenUses grants uses through a group commit: the leases that arrive
+// while a commit is in flight are applied, in arrival order, in the next write
+// transaction, so they share its fsyncs. Each check-and-add reads the token as
+// the transaction sees it (including earlier leases in the same transaction), so
+// the limit holds under concurrency, and a call returns only after the
+// transaction that counted it has committed.
 //
 // Unlike bbolt's DB.Batch, which waits up to MaxBatchDelay (10 ms) to gather
 // a batch, a commit starts as soon as the previous one has finished.
-func (s *Store) UseToken(_ context.Context, id string, now time.Time) (storage.Token, error) {
-	u := &tokenUse{id: id, now: now, done: make(chan struct{})}
+func (s *Store) LeaseTokenUses(_ context.Context, id string, want int, now time.Time) (storage.Token, int, error) {
+	u := &tokenLease{id: id, want: max(want, 1), now: now, done: make(chan struct{})}
 	s.useMu.Lock()
 	s.usePending = append(s.usePending, u)
 	lead := !s.useCommitting
 	s.useCommitting = true
 	s.useMu.Unlock()
 	if lead {
-		s.commitUses()
+		s.commitLeases()
 	}
 	<-u.done
-	return u.tok, u.err
+	return u.tok, u.granted, u.err
 }
 
-// commitUses records the pending uses in one write transaction and wakes
-// their callers. If more uses arrived meanwhile, a new goroutine commits
-// them, so no caller waits for batches after its own.
-func (s *Store) commitUses() {
+// commitLeases records the pending leases in one write transaction and wakes
+// their callers. If more arrived meanwhile, a new goroutine commits them, so no
+// caller waits for batches after its own.
+func (s *Store) commitLeases() {
 	s.useMu.Lock()
 	batch := s.usePending
 	s.usePending = nil
@@ -403,7 +491,7 @@ func (s *Store) commitUses() {
 		b := tx.Bucket(bucketTokens)
 		for _, u := range batch {
 			var err error
-			u.tok, u.err, err = useToken(b, u.id, u.now)
+			u.tok, u.granted, u.err, err = leaseToken(b, u.id, u.want, u.now)
 			if err != nil {
 				return err
 			}
@@ -411,15 +499,15 @@ func (s *Store) commitUses() {
 		return nil
 	})
 	if err != nil {
-		// Nothing in the transaction was committed: no use was counted.
+		// Nothing in the transaction was committed: no use was granted.
 		for _, u := range batch {
-			u.tok, u.err = storage.Token{}, err
+			u.tok, u.granted, u.err = storage.Token{}, 0, err
 		}
 	}
 
 	s.useMu.Lock()
 	if len(s.usePending) > 0 {
-		go s.commitUses()
+		go s.commitLeases()
 	} else {
 		s.useCommitting = false
 	}
@@ -429,24 +517,46 @@ func (s *Store) commitUses() {
 	}
 }
 
-// useToken applies one use inside tx. result is the caller's outcome (not
+// leaseToken applies one lease inside tx. result is the caller's outcome (not
 // found, expired, exhausted); fatal aborts the whole transaction.
-func useToken(b *bolt.Bucket, id string, now time.Time) (tok storage.Token, result, fatal error) {
+func leaseToken(b *bolt.Bucket, id string, want int, now time.Time) (tok storage.Token, granted int, result, fatal error) {
 	var t storage.Token
 	if err := getJSON(b, id, &t); err != nil {
-		return storage.Token{}, err, nil
+		return storage.Token{}, 0, err, nil
 	}
 	switch {
 	case !now.Before(t.ExpiresAt):
-		return storage.Token{}, storage.ErrTokenExpired, nil
+		return storage.Token{}, 0, storage.ErrTokenExpired, nil
 	case t.Uses >= t.MaxUses:
-		return storage.Token{}, storage.ErrTokenExhausted, nil
+		// One process owns the database (bbolt locks the file): no other holder
+		// can have uses out on lease, LeasedElsewhereAt stays zero.
+		return t, 0, storage.ErrTokenExhausted, nil
 	}
-	t.Uses++
+	granted = min(want, t.MaxUses-t.Uses)
+	t.Uses += granted
 	if err := putJSON(b, id, t); err != nil {
-		return storage.Token{}, nil, err
+		return storage.Token{}, 0, nil, err
 	}
-	return t, nil, nil
+	return t, granted, nil, nil
+}
+
+// ReturnTokenUses takes n back off the token's count in one write transaction.
+func (s *Store) ReturnTokenUses(_ context.Context, id string, n int) error {
+	if n < 1 {
+		return fmt.Errorf("return %d uses of a token: must be at least 1", n)
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketTokens)
+		var t storage.Token
+		if err := getJSON(b, id, &t); err != nil {
+			return fmt.Errorf("token: %w", err)
+		}
+		if n > t.Uses {
+			return fmt.Errorf("return %d uses of a token counting %d: more than were leased", n, t.Uses)
+		}
+		t.Uses -= n
+		return putJSON(b, id, t)
+	})
 }
 
 func (s *Store) CreatePackage(_ context.Context, p storage.Package) error {
@@ -490,12 +600,11 @@ func (s *Store) ListPackages(_ context.Context, opts storage.ListOptions) ([]sto
 			if total <= opts.Offset || len(out) >= opts.Limit {
 				continue
 			}
-			var r pkgRecord
-			if err := json.Unmarshal(v, &r); err != nil {
+			p, err := s.listed.pkg(k, v)
+			if err != nil {
 				return err
 			}
-			r.Package.BlobKey = r.BlobKey
-			out = append(out, r.Package)
+			out = append(out, p)
 		}
 		return nil
 	})
@@ -509,6 +618,11 @@ func (s *Store) DeletePackage(_ context.Context, name, version string) (storage.
 		b := tx.Bucket(bucketPackages)
 		if err := getJSON(b, key, &r); err != nil {
 			return fmt.Errorf("package %s: %w", key, err)
+		}
+		// The version's validator goes with it: a later upload of the same version
+		// does not inherit it.
+		if err := tx.Bucket(bucketValidators).Delete([]byte(key)); err != nil {
+			return err
 		}
 		return b.Delete([]byte(key))
 	})
@@ -545,4 +659,38 @@ func (s *Store) ListUploads(_ context.Context) ([]storage.TransferRecord, error)
 
 func (s *Store) ListDownloads(_ context.Context) ([]storage.TransferRecord, error) {
 	return listJSON[storage.TransferRecord](s.db, bucketDownloads)
+}
+
+// PutValidator stores v under its package key, replacing any earlier one, only
+// while the package exists (ErrNotFound otherwise).
+func (s *Store) PutValidator(_ context.Context, v storage.Validator) error {
+	key := contract.PackageKey(v.Name, v.Version)
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketPackages).Get([]byte(key)) == nil {
+			return fmt.Errorf("package %s: %w", key, storage.ErrNotFound)
+		}
+		return putJSON(tx.Bucket(bucketValidators), key, v)
+	})
+}
+
+// GetValidator returns the version's validator or ErrNotFound.
+func (s *Store) GetValidator(_ context.Context, name, version string) (storage.Validator, error) {
+	var v storage.Validator
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return getJSON(tx.Bucket(bucketValidators), contract.PackageKey(name, version), &v)
+	})
+	return v, err
+}
+
+// DeleteValidator removes the version's validator and returns it, or ErrNotFound.
+func (s *Store) DeleteValidator(_ context.Context, name, version string) (storage.Validator, error) {
+	var v storage.Validator
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b, key := tx.Bucket(bucketValidators), contract.PackageKey(name, version)
+		if err := getJSON(b, key, &v); err != nil {
+			return err
+		}
+		return b.Delete([]byte(key))
+	})
+	return v, err
 }

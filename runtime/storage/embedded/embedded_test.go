@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/acme/module-registry/runtime/storage"
 	"github.com/acme/module-registry/runtime/storage/storagetest"
@@ -24,8 +25,16 @@ func TestContract(t *testing.T) {
 		s, err := Open(dir)
 		require.NoError(t, err)
 		t.Cleanup(func() { s.Close() })
-		return storagetest.Subject{Backend: s.Backend(), Committed: func(t *testing.T) []string { return files(t, dir, "blobs") }}
+		return storagetest.Subject{Backend: s.Backend(), Committed: func(t *testing.T) []string { return files(t, dir, "blobs") },
+			WriteLegacyUser: func(t *testing.T, u storage.User) { writeLegacyUser(t, s, u) }}
 	})
+}
+
+// writeLegacyUser stores u in the JSON form users had before they had an identity.
+func writeLegacyUser(t *testing.T, s *Store, u storage.User) {
+	t.Helper()
+	legacy := map[string]any{"name": u.Name, "password_hash": u.PasswordHash, "permissions": u.Permissions, "created_at": u.CreatedAt}
+	require.NoError(t, s.db.Update(func(tx *bolt.Tx) error { return putJSON(tx.Bucket(bucketUsers), u.Name, legacy) }))
 }
 
 // files lists the names in dir/sub.
@@ -40,23 +49,26 @@ func files(t *testing.T, dir, sub string) []string {
 	return names
 }
 
-func TestTokenUsesSurviveReopen(t *testing.T) {
+func TestTokenLeasesSurviveReopen(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	now := time.Now()
 	s, err := Open(dir)
 	require.NoError(t, err)
-	require.NoError(t, s.CreateToken(ctx, storage.Token{ID: "t", ExpiresAt: now.Add(time.Hour), MaxUses: 2}))
-	_, err = s.UseToken(ctx, "t", now)
+	require.NoError(t, s.CreateToken(ctx, storage.Token{ID: "t", ExpiresAt: now.Add(time.Hour), MaxUses: 5}))
+	_, n, err := s.LeaseTokenUses(ctx, "t", 3, now)
 	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	require.NoError(t, s.ReturnTokenUses(ctx, "t", 1))
 	require.NoError(t, s.Close())
 
 	s, err = Open(dir)
 	require.NoError(t, err)
 	defer s.Close()
-	_, err = s.UseToken(ctx, "t", now)
+	_, n, err = s.LeaseTokenUses(ctx, "t", 5, now)
 	require.NoError(t, err)
-	_, err = s.UseToken(ctx, "t", now)
+	assert.Equal(t, 3, n, "2 leased and kept before the reopen")
+	_, _, err = s.LeaseTokenUses(ctx, "t", 1, now)
 	require.ErrorIs(t, err, storage.ErrTokenExhausted)
 }
 
@@ -108,7 +120,7 @@ func TestBlobKeysCannotEscape(t *testing.T) {
 	assert.Empty(t, files(t, dir, "tmp"))
 }
 
-// Concurrent uses of several tokens share group commits; every use that was
+// Concurrent leases of several tokens share group commits; every use that was
 // granted is on disk after a reopen, and no token goes past its limit.
 func TestGroupCommittedUsesAreDurable(t *testing.T) {
 	ctx := context.Background()
@@ -127,10 +139,10 @@ func TestGroupCommittedUsesAreDurable(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := s.UseToken(ctx, fmt.Sprint("t", i), now)
+				_, n, err := s.LeaseTokenUses(ctx, fmt.Sprint("t", i), 1+i, now)
 				switch {
 				case err == nil:
-					granted[i].Add(1)
+					granted[i].Add(int32(n))
 				case !errors.Is(err, storage.ErrTokenExhausted):
 					t.Errorf("unexpected error: %v", err)
 				}
@@ -151,12 +163,12 @@ func TestGroupCommittedUsesAreDurable(t *testing.T) {
 	}
 }
 
-func TestUseTokenAfterCloseFails(t *testing.T) {
+func TestLeaseAfterCloseFails(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(t.TempDir())
 	require.NoError(t, err)
 	require.NoError(t, s.CreateToken(ctx, storage.Token{ID: "t", ExpiresAt: time.Now().Add(time.Hour), MaxUses: 5}))
 	require.NoError(t, s.Close())
-	_, err = s.UseToken(ctx, "t", time.Now())
+	_, _, err = s.LeaseTokenUses(ctx, "t", 1, time.Now())
 	require.Error(t, err)
 }

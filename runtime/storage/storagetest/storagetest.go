@@ -33,6 +33,9 @@ type Subject struct {
 	// them (file names, object versions: any form; only the count matters).
 	// Staged bytes of an uncommitted writer are not listed.
 	Committed func(t *testing.T) []string
+	// WriteLegacyUser stores a user the way the backend stored accounts before they
+	// had an identity (no ID), bypassing the MetadataStore.
+	WriteLegacyUser func(t *testing.T, u storage.User)
 }
 
 // Factory returns a new, empty backend. Cleanup is the factory's job
@@ -46,14 +49,19 @@ func Run(t *testing.T, newBackend Factory) {
 		test func(*testing.T, Subject)
 	}{
 		{"Users", testUsers},
-		{"TokenUses", testTokenUses},
-		{"TokenUsesConcurrent", testTokenConcurrent},
+		{"UserIdentity", testUserIdentity},
+		{"LegacyUserGetsOneIdentity", testLegacyUser},
+		{"TokenLeases", testTokenLeases},
+		{"TokenLeasesConcurrent", testTokenConcurrent},
+		{"TokenLeasesAndReturnsConcurrent", testTokenLeasesAndReturns},
 		{"Packages", testPackages},
 		{"PackageCreateRace", testPackageRace},
 		{"Blobs", testBlobs},
 		{"CommitDescribesTheBlob", testCommitDescribesTheBlob},
 		{"CommitRefusesAnotherSize", testCommitRefusesAnotherSize},
 		{"Records", testRecords},
+		{"ValidatorRunRecorded", testValidatorRecord},
+		{"Validators", testValidators},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, newBackend(t)) })
 	}
@@ -82,43 +90,190 @@ func testUsers(t *testing.T, b Subject) {
 	require.ErrorIs(t, err, storage.ErrNotFound)
 }
 
-func testTokenUses(t *testing.T, b Subject) {
+// Every account has an identity of its own: kept while the account lives, never
+// reused by a later account of the same name, and conditional updates only land on the
+// account they were meant for.
+func testUserIdentity(t *testing.T, b Subject) {
+	ctx := context.Background()
+	require.NoError(t, b.Meta.CreateUser(ctx, storage.User{Name: "alice", PasswordHash: "h", Permissions: []string{storage.PermSearch}}))
+	first, err := b.Meta.GetUser(ctx, "alice")
+	require.NoError(t, err)
+	require.NotEmpty(t, first.ID, "a new account gets an identity")
+
+	changed := first
+	changed.Permissions = []string{storage.PermAdmin}
+	require.NoError(t, b.Meta.UpdateUser(ctx, changed, first.ID))
+	got, err := b.Meta.GetUser(ctx, "alice")
+	require.NoError(t, err)
+	assert.Equal(t, first.ID, got.ID, "an update keeps the identity")
+	assert.Equal(t, []string{storage.PermAdmin}, got.Permissions)
+
+	require.NoError(t, b.Meta.DeleteUser(ctx, "alice"))
+	require.NoError(t, b.Meta.CreateUser(ctx, storage.User{Name: "alice", PasswordHash: "h", Permissions: []string{storage.PermSearch}}))
+	second, err := b.Meta.GetUser(ctx, "alice")
+	require.NoError(t, err)
+	assert.NotEqual(t, first.ID, second.ID, "a re-created account is another account")
+	require.ErrorIs(t, b.Meta.UpdateUser(ctx, changed, first.ID), storage.ErrNotFound, "an update meant for the deleted account")
+	got, err = b.Meta.GetUser(ctx, "alice")
+	require.NoError(t, err)
+	assert.Equal(t, second, got, "the refused update changed nothing")
+	require.ErrorIs(t, b.Meta.UpdateUser(ctx, storage.User{Name: "bob", ID: "x"}, "x"), storage.ErrNotFound)
+
+	require.NoError(t, b.Meta.PutUser(ctx, storage.User{Name: "carol", ID: "given-id"}))
+	got, err = b.Meta.GetUser(ctx, "carol")
+	require.NoError(t, err)
+	assert.Equal(t, "given-id", got.ID, "PutUser stores the identity it is given")
+	require.NoError(t, b.Meta.PutUser(ctx, storage.User{Name: "carol"}))
+	got, err = b.Meta.GetUser(ctx, "carol")
+	require.NoError(t, err)
+	assert.NotContains(t, []string{"", "given-id"}, got.ID, "PutUser without an identity makes a new account")
+
+	now := time.Now().UTC()
+	require.NoError(t, b.Meta.CreateToken(ctx, storage.Token{ID: "ti", User: "alice", AccountID: second.ID, IssuedAt: now, ExpiresAt: now.Add(time.Hour), MaxUses: 2}))
+	tok, _, err := b.Meta.LeaseTokenUses(ctx, "ti", 1, now)
+	require.NoError(t, err)
+	assert.Equal(t, second.ID, tok.AccountID, "a token records its account")
+	tok, err = b.Meta.GetToken(ctx, "ti")
+	require.NoError(t, err)
+	assert.Equal(t, second.ID, tok.AccountID)
+}
+
+// An account stored without an identity reads back without one; racing attempts to
+// give it one settle on exactly one identity.
+func testLegacyUser(t *testing.T, b Subject) {
+	ctx := context.Background()
+	require.NotNil(t, b.WriteLegacyUser, "the backend must say how it stored accounts before identities")
+	b.WriteLegacyUser(t, storage.User{Name: "old", PasswordHash: "h", Permissions: []string{storage.PermDownload}, CreatedAt: time.Now().UTC()})
+	u, err := b.Meta.GetUser(ctx, "old")
+	require.NoError(t, err)
+	require.Empty(t, u.ID)
+	assert.Equal(t, []string{storage.PermDownload}, u.Permissions)
+
+	ids := make([]string, 16)
+	for i := range ids {
+		ids[i] = storage.NewAccountID()
+	}
+	ok, lost := concurrently(t, len(ids), storage.ErrNotFound, func(i int) error {
+		v := u
+		v.ID = ids[i]
+		return b.Meta.UpdateUser(ctx, v, "")
+	})
+	assert.EqualValues(t, 1, ok)
+	assert.EqualValues(t, len(ids)-1, lost)
+	got, err := b.Meta.GetUser(ctx, "old")
+	require.NoError(t, err)
+	assert.Contains(t, ids, got.ID)
+	assert.Equal(t, u.Permissions, got.Permissions)
+}
+
+func testTokenLeases(t *testing.T, b Subject) {
 	ctx := context.Background()
 	now := time.Now().UTC()
-	tok := storage.Token{ID: "t1", User: "alice", IssuedAt: now, ExpiresAt: now.Add(time.Hour), MaxUses: 3}
+	tok := storage.Token{ID: "t1", User: "alice", IssuedAt: now, ExpiresAt: now.Add(time.Hour), MaxUses: 10}
 	require.NoError(t, b.Meta.CreateToken(ctx, tok))
 	require.ErrorIs(t, b.Meta.CreateToken(ctx, tok), storage.ErrExists)
-	for i := 1; i <= 3; i++ {
-		got, err := b.Meta.UseToken(ctx, "t1", now)
-		require.NoError(t, err)
-		assert.Equal(t, i, got.Uses)
+	lease := func(want, granted, uses int) {
+		t.Helper()
+		got, n, err := b.Meta.LeaseTokenUses(ctx, "t1", want, now)
+		require.NoError(t, err, "lease of %d", want)
+		assert.Equal(t, granted, n, "granted of %d", want)
+		assert.Equal(t, uses, got.Uses, "counted after a lease of %d", want)
+		assert.Equal(t, 10, got.MaxUses)
 	}
-	_, err := b.Meta.UseToken(ctx, "t1", now)
+	lease(1, 1, 1)
+	lease(4, 4, 5)
+	lease(0, 1, 6) // at least one
+	lease(10, 4, 10)
+	_, _, err := b.Meta.LeaseTokenUses(ctx, "t1", 1, now)
 	require.ErrorIs(t, err, storage.ErrTokenExhausted)
 	got, err := b.Meta.GetToken(ctx, "t1")
 	require.NoError(t, err)
-	assert.Equal(t, 3, got.Uses, "a refused use must not be counted")
+	assert.Equal(t, 10, got.Uses, "a refused lease must not be counted")
 
-	_, err = b.Meta.UseToken(ctx, "missing", now)
+	require.NoError(t, b.Meta.ReturnTokenUses(ctx, "t1", 3))
+	lease(5, 3, 10)
+	require.Error(t, b.Meta.ReturnTokenUses(ctx, "t1", 11), "more than were counted")
+	require.Error(t, b.Meta.ReturnTokenUses(ctx, "t1", 0))
+	got, err = b.Meta.GetToken(ctx, "t1")
+	require.NoError(t, err)
+	assert.Equal(t, 10, got.Uses, "a refused return changes nothing")
+
+	_, _, err = b.Meta.LeaseTokenUses(ctx, "missing", 1, now)
 	require.ErrorIs(t, err, storage.ErrNotFound)
+	require.Error(t, b.Meta.ReturnTokenUses(ctx, "missing", 1))
 
 	exp := storage.Token{ID: "t2", User: "alice", IssuedAt: now, ExpiresAt: now.Add(time.Minute), MaxUses: 3}
 	require.NoError(t, b.Meta.CreateToken(ctx, exp))
-	_, err = b.Meta.UseToken(ctx, "t2", now.Add(time.Minute))
+	lease2, n, err := b.Meta.LeaseTokenUses(ctx, "t2", 2, now.Add(time.Minute-time.Millisecond))
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	assert.Equal(t, exp.ExpiresAt.UnixMilli(), lease2.ExpiresAt.UnixMilli(), "the record's expiry comes with the lease")
+	_, _, err = b.Meta.LeaseTokenUses(ctx, "t2", 1, now.Add(time.Minute))
 	require.ErrorIs(t, err, storage.ErrTokenExpired)
+	got, err = b.Meta.GetToken(ctx, "t2")
+	require.NoError(t, err)
+	assert.Equal(t, 2, got.Uses, "an expired token's lease is not counted")
 }
 
+// 64 leases of one use at once on a token with 20: exactly 20 succeed; then
+// leases of several uses racing for the rest of another token share it exactly.
 func testTokenConcurrent(t *testing.T, b Subject) {
 	ctx := context.Background()
 	now := time.Now().UTC()
 	const limit, workers = 20, 64
 	require.NoError(t, b.Meta.CreateToken(ctx, storage.Token{ID: "c", User: "u", IssuedAt: now, ExpiresAt: now.Add(time.Hour), MaxUses: limit}))
 	ok, exhausted := concurrently(t, workers, storage.ErrTokenExhausted, func(int) error {
-		_, err := b.Meta.UseToken(ctx, "c", now)
+		_, _, err := b.Meta.LeaseTokenUses(ctx, "c", 1, now)
 		return err
 	})
 	assert.EqualValues(t, limit, ok)
 	assert.EqualValues(t, workers-limit, exhausted)
+
+	require.NoError(t, b.Meta.CreateToken(ctx, storage.Token{ID: "k", User: "u", IssuedAt: now, ExpiresAt: now.Add(time.Hour), MaxUses: limit}))
+	var granted atomic.Int32
+	ok, _ = concurrently(t, workers, storage.ErrTokenExhausted, func(i int) error {
+		want := 1 + i%4
+		_, n, err := b.Meta.LeaseTokenUses(ctx, "k", want, now)
+		if err == nil && (n < 1 || n > want) {
+			t.Errorf("lease of %d granted %d", want, n)
+		}
+		granted.Add(int32(n))
+		return err
+	})
+	assert.EqualValues(t, limit, granted.Load(), "the leases granted add up to the limit exactly")
+	assert.GreaterOrEqual(t, int(ok), limit/4)
+	got, err := b.Meta.GetToken(ctx, "k")
+	require.NoError(t, err)
+	assert.Equal(t, limit, got.Uses)
+}
+
+// Workers lease blocks and give part of each back, all at once, until the token is
+// exhausted: what they kept adds up to the limit exactly.
+func testTokenLeasesAndReturns(t *testing.T, b Subject) {
+	ctx := context.Background()
+	now := time.Now().UTC()
+	const limit, workers = 60, 16
+	require.NoError(t, b.Meta.CreateToken(ctx, storage.Token{ID: "r", User: "u", IssuedAt: now, ExpiresAt: now.Add(time.Hour), MaxUses: limit}))
+	var kept atomic.Int32
+	concurrently(t, workers, storage.ErrTokenExhausted, func(i int) error {
+		for {
+			_, n, err := b.Meta.LeaseTokenUses(ctx, "r", 1+i%5, now)
+			if err != nil {
+				return err
+			}
+			if back := n / 2; back > 0 {
+				if err := b.Meta.ReturnTokenUses(ctx, "r", back); err != nil {
+					return err
+				}
+				n -= back
+			}
+			kept.Add(int32(n))
+		}
+	})
+	assert.EqualValues(t, limit, kept.Load())
+	got, err := b.Meta.GetToken(ctx, "r")
+	require.NoError(t, err)
+	assert.Equal(t, limit, got.Uses)
 }
 
 // concurrently makes n calls of fn at once and counts those that succeed
@@ -320,4 +475,81 @@ func testRecords(t *testing.T, b Subject) {
 	require.NoError(t, err)
 	require.Len(t, u, 1)
 	assert.Equal(t, int64(2), u[0].Size)
+}
+
+// testValidatorRecord: a download record keeps the validator's outcome, run time and
+// SHA-256.
+func testValidatorRecord(t *testing.T, b Subject) {
+	ctx := context.Background()
+	sum := hex.EncodeToString(make([]byte, 32))
+	require.NoError(t, b.Meta.RecordDownload(ctx, storage.TransferRecord{ID: "v1", User: "bob", Name: "lib", Version: "1",
+		Outcome: storage.OutcomeValidatorFailed, At: time.Now().UTC(), ValidatorOutcome: "timeout", ValidatorMillis: 5001, ValidatorSHA256: sum}))
+	d, err := b.Meta.ListDownloads(ctx)
+	require.NoError(t, err)
+	require.Len(t, d, 1)
+	assert.Equal(t, storage.OutcomeValidatorFailed, d[0].Outcome)
+	assert.Equal(t, "timeout", d[0].ValidatorOutcome)
+	assert.Equal(t, int64(5001), d[0].ValidatorMillis)
+	assert.Equal(t, sum, d[0].ValidatorSHA256)
+}
+
+func validatorOf(name, version, src, by string) storage.Validator {
+	sum := sha256.Sum256([]byte(src))
+	return storage.Validator{Name: name, Version: version, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(src)),
+		UpdatedAt: time.Now().UTC().Truncate(time.Millisecond), UpdatedBy: by, Source: []byte(src)}
+}
+
+// testValidators: one validator per existing version, replaced whole, removed with
+// the validator or the version.
+func testValidators(t *testing.T, b Subject) {
+	if b.Validators == nil {
+		t.Skip("the backend stores no validators")
+	}
+	ctx := context.Background()
+	_, err := b.Validators.GetValidator(ctx, "lib", "1")
+	assert.ErrorIs(t, err, storage.ErrNotFound, "no package, no validator")
+	assert.ErrorIs(t, b.Validators.PutValidator(ctx, validatorOf("lib", "1", "function validate() {}", "alice")), storage.ErrNotFound,
+		"a validator needs its package version")
+
+	require.NoError(t, b.Meta.CreatePackage(ctx, pkg("lib", "1")))
+	require.NoError(t, b.Meta.CreatePackage(ctx, pkg("lib", "2")))
+	_, err = b.Validators.GetValidator(ctx, "lib", "1")
+	assert.ErrorIs(t, err, storage.ErrNotFound)
+	_, err = b.Validators.DeleteValidator(ctx, "lib", "1")
+	assert.ErrorIs(t, err, storage.ErrNotFound)
+
+	first := validatorOf("lib", "1", "function validate() { return {allow: true} }", "alice")
+	require.NoError(t, b.Validators.PutValidator(ctx, first))
+	got, err := b.Validators.GetValidator(ctx, "lib", "1")
+	require.NoError(t, err)
+	assert.Equal(t, first.Source, got.Source)
+	assert.Equal(t, first.SHA256, got.SHA256)
+	assert.Equal(t, first.Size, got.Size)
+	assert.Equal(t, "alice", got.UpdatedBy)
+	assert.True(t, first.UpdatedAt.Equal(got.UpdatedAt), "updated at %s, got %s", first.UpdatedAt, got.UpdatedAt)
+	_, err = b.Validators.GetValidator(ctx, "lib", "2")
+	assert.ErrorIs(t, err, storage.ErrNotFound, "validators are per version")
+
+	second := validatorOf("lib", "1", "function validate() { return {allow: false, reason: \"no\"} }", "admin")
+	require.NoError(t, b.Validators.PutValidator(ctx, second))
+	got, err = b.Validators.GetValidator(ctx, "lib", "1")
+	require.NoError(t, err)
+	assert.Equal(t, second.Source, got.Source, "a put replaces the validator")
+	assert.Equal(t, second.SHA256, got.SHA256)
+	p, err := b.Meta.GetPackage(ctx, "lib", "1")
+	require.NoError(t, err)
+	assert.Equal(t, "ab", p.SHA256, "the package record is untouched")
+
+	removed, err := b.Validators.DeleteValidator(ctx, "lib", "1")
+	require.NoError(t, err)
+	assert.Equal(t, second.SHA256, removed.SHA256)
+	_, err = b.Validators.GetValidator(ctx, "lib", "1")
+	assert.ErrorIs(t, err, storage.ErrNotFound)
+
+	require.NoError(t, b.Validators.PutValidator(ctx, validatorOf("lib", "2", "var validate = 1", "alice")))
+	_, err = b.Meta.DeletePackage(ctx, "lib", "2")
+	require.NoError(t, err)
+	require.NoError(t, b.Meta.CreatePackage(ctx, pkg("lib", "2")))
+	_, err = b.Validators.GetValidator(ctx, "lib", "2")
+	assert.ErrorIs(t, err, storage.ErrNotFound, "a version uploaded again does not inherit the old version's validator")
 }

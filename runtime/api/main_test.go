@@ -1,0 +1,15 @@
+package api
+
+import (
+	"os"
+	"testing"
+
+	"github.com/acme/module-registry/runtime/validator"
+)
+
+// TestMain lets the test binary serve as the validator sandbox's child, as the
+// registry binary does in production.
+func TestMain(m *testing.M) {
+	validator.ChildMain()
+	os.Exit(m.Run())
+}
