@@ -27,6 +27,7 @@ import (
 	"github.com/acme/module-registry/constructs/removal"
 	"github.com/acme/module-registry/constructs/securebucket"
 	"github.com/acme/module-registry/test/deploy"
+	"github.com/acme/module-registry/test/policy"
 )
 
 // The governance constructs deployed together, as the governance stack composes them,
@@ -137,6 +138,47 @@ func TestGovernanceLive(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, attached.AttachedPolicies, 1)
 		assert.Equal(t, adminaccess.AdministratorAccess, aws.ToString(attached.AttachedPolicies[0].PolicyArn))
+
+		// Evaluated: a member's rights are the group's policies as deployed. Without MFA
+		// (false, or absent as with access keys) an admin action is denied by the
+		// blocking statement and only MFA self-service is left; with MFA it is allowed.
+		managed, err := roles.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(adminaccess.AdministratorAccess)})
+		require.NoError(t, err)
+		version, err := roles.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: managed.Policy.Arn, VersionId: managed.Policy.DefaultVersionId})
+		require.NoError(t, err)
+		managedDoc, err := url.QueryUnescape(aws.ToString(version.PolicyVersion.Document))
+		require.NoError(t, err)
+		account := d.Config.AccountID
+		member := "arn:aws:iam::" + account + ":user/alice"
+		pol := policy.Policies{Identity: map[string][]policy.NamedPolicy{member: {
+			{Name: names.PolicyNames[0], Policy: policy.Document(raw)},
+			{Name: "AdministratorAccess", Policy: policy.Document(managedDoc)},
+		}}}
+		mfa := func(present ...string) map[string][]string {
+			c := map[string][]string{"aws:username": {"alice"}}
+			if len(present) > 0 {
+				c[adminaccess.MFAPresentKey] = present
+			}
+			return c
+		}
+		table := "arn:aws:dynamodb:" + d.Config.Region + ":" + account + ":table/acme-registry-users"
+		ownMFA := "arn:aws:iam::" + account + ":mfa/alice"
+		calls := []policy.Call{
+			{Principal: member, Action: "dynamodb:DeleteTable", Resource: table, Context: mfa("false"), Why: "admin action, signed in without MFA"},
+			{Principal: member, Action: "dynamodb:DeleteTable", Resource: table, Context: mfa(), Why: "admin action with access keys (no MFA key)"},
+			{Principal: member, Action: "dynamodb:DeleteTable", Resource: table, Context: mfa("true"), Why: "admin action, signed in with MFA"},
+			{Principal: member, Action: "iam:CreateVirtualMFADevice", Resource: ownMFA, Context: mfa("false"), Why: "setting up MFA before having it"},
+			{Principal: member, Action: "iam:DeactivateMFADevice", Resource: member, Context: mfa("false"), Why: "removing MFA without MFA"},
+		}
+		want := []string{"ExplicitlyDenied", "ExplicitlyDenied", "Allowed", "Allowed", "ExplicitlyDenied"}
+		decisions, err := policy.Evaluate(pol, account, calls)
+		require.NoError(t, err)
+		for i, dec := range decisions {
+			assert.Equal(t, want[i], dec.Result, "%s: %s", dec.Call.Why, dec.Decided())
+			if want[i] == "ExplicitlyDenied" && dec.Result == want[i] {
+				assert.Contains(t, dec.Decided(), adminaccess.BlockUnlessSignedInWithMFA, "%s: denied by the blocking statement", dec.Call.Why)
+			}
+		}
 	})
 	assert.True(t, d.PlanIsEmpty(t), "no drift after apply")
 

@@ -19,37 +19,23 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/hashicorp/terraform-cdk-go/cdktf"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	acmeapp "github.com/acme/module-registry/app"
-	"github.com/acme/module-registry/app/config"
 	"github.com/acme/module-registry/app/localtask"
 	"github.com/acme/module-registry/runtime/contract"
-	"github.com/acme/module-registry/runtime/image"
-	"github.com/acme/module-registry/stacks"
 	"github.com/acme/module-registry/test/deploy"
 	"github.com/acme/module-registry/test/policy"
 )
 
-// TestLeastPrivilegeIsProvenByEvaluation deploys the registry stack, runs the runtime with
-// its task definition's environment behind a recording proxy, walks every path that
-// touches AWS, and evaluates each recorded call - and the calls AWS services make for the
-// stack, and a matrix of calls that must be refused - against the identity, key, bucket
-// and trust policies read back from the deployment.
-func TestLeastPrivilegeIsProvenByEvaluation(t *testing.T) {
-	t.Parallel()
+// proveLeastPrivilege runs the runtime with the task definition's environment of the
+// deployed registry stack d behind a recording proxy, walks every path that touches AWS,
+// and evaluates each recorded call - and the calls AWS services make for the stack, and
+// a matrix of calls that must be refused - against the identity, key, bucket and trust
+// policies read back from the deployment. TestRegistryEndToEnd runs it on its
+// deployment (one deploy of the whole stack serves both).
+func proveLeastPrivilege(t *testing.T, d *deploy.Deployment) {
 	ctx := context.Background()
-	layout := filepath.Join(t.TempDir(), "image")
-	img, err := image.Build(ctx, image.Options{})
-	require.NoError(t, err)
-	_, err = image.WriteLayout(layout, img)
-	require.NoError(t, err)
-	d := deploy.ApplyApp(t, stacks.RegistryStackName, func(scope cdktf.App, cfg config.Config) {
-		cfg.ImageLayout = layout
-		stacks.NewRegistry(scope, acmeapp.RegistryProps(cfg))
-	})
 	out := func(name string) string { return d.Output(t, name) }
 
 	env, err := localtask.Environment(ctx, d.AWS, out("task_definition_arn"), "")

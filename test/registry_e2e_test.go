@@ -45,7 +45,8 @@ import (
 // as a local process with exactly the environment of the deployed task definition, walks
 // the user's path and its error answers, checks what landed in S3 and DynamoDB, destroys
 // the stack and checks nothing is left. Each construct of the stack is exercised live, so
-// dropping any of them fails this test.
+// dropping any of them fails this test. On the same deployment, least privilege is
+// proven by evaluation (proveLeastPrivilege).
 func TestRegistryEndToEnd(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -201,6 +202,8 @@ func TestRegistryEndToEnd(t *testing.T) {
 	assert.GreaterOrEqual(t, outcomes[name+" admin validator_denied"], 2, "the smoke's denying validator refused the download and the URL: %v", outcomes)
 
 	checkValidators(t, ctx, admin, reader, s3c, dynamodb.NewFromConfig(d.AWS), out, keyArn)
+
+	t.Run("LeastPrivilegeIsProvenByEvaluation", func(t *testing.T) { proveLeastPrivilege(t, d) })
 
 	d.AfterDestroy(func(t *testing.T) { assertNothingLeft(t, d.AWS, keyArn) })
 }
