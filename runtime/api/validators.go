@@ -34,6 +34,9 @@ var errNoSandbox = errorf(http.StatusNotImplemented, "validators are not enabled
 // authorizeValidator lets administrators and the version's uploader (holding the
 // upload permission) manage its validator, as they manage the package itself.
 func (s *Server) authorizeValidator(r *http.Request) (auth.Principal, storage.Package, error) {
+	if s.cfg.Backend.Validators == nil {
+		return auth.Principal{}, storage.Package{}, errNoSandbox
+	}
 	p, name, version, err := s.authorizePackage(r, storage.PermUpload)
 	if err != nil {
 		return p, storage.Package{}, err
@@ -57,7 +60,7 @@ func validatorNotFound(err error, name, version string) error {
 }
 
 func (s *Server) handlePutValidator(w http.ResponseWriter, r *http.Request) {
-	if s.cfg.Validators == nil || s.cfg.Backend.Validators == nil {
+	if s.cfg.Validators == nil { // no sandbox to check the script against
 		writeError(w, r, errNoSandbox)
 		return
 	}
@@ -110,10 +113,6 @@ func (s *Server) handlePutValidator(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGetValidator(w http.ResponseWriter, r *http.Request) {
-	if s.cfg.Backend.Validators == nil {
-		writeError(w, r, errNoSandbox)
-		return
-	}
 	_, pkg, err := s.authorizeValidator(r)
 	if err != nil {
 		writeError(w, r, err)
@@ -136,10 +135,6 @@ func (s *Server) handleGetValidator(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleDeleteValidator(w http.ResponseWriter, r *http.Request) {
-	if s.cfg.Backend.Validators == nil {
-		writeError(w, r, errNoSandbox)
-		return
-	}
 	_, pkg, err := s.authorizeValidator(r)
 	if err != nil {
 		writeError(w, r, err)
