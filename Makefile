@@ -65,10 +65,12 @@ emulator-stop:
 	@$(LOCALENV) emulator-stop
 
 # Three lanes at once (app/steps): check then unit, terratest, up-check; each step's log is
-# printed whole when it ends and a table of the steps' times closes the run. tools comes
-# first so that the lanes never install it twice at the same time.
+# printed whole when it ends and a table of the steps' times closes the run. The live
+# lanes run niced: they mostly wait on the provider and the emulator, and the unit tests
+# would otherwise starve behind a dozen emulators. tools comes first so that the lanes
+# never install it twice at the same time.
 test: tools
-	@go build -o .run/bin/steps ./app/cmd/steps && .run/bin/steps check,unit terratest up-check
+	@go build -o .run/bin/steps ./app/cmd/steps && .run/bin/steps -nice 10 check,unit terratest up-check
 
 # Tracked compiled binaries, gofmt and ignored build outputs (app/treecheck), then go vet.
 check:

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -24,6 +25,9 @@ import (
 type Step struct {
 	Name string
 	Args []string // the command and its arguments
+	// Nice lowers the command's scheduling priority (nice(1)) so that, when the cores
+	// are all busy, it yields to the steps that need them more.
+	Nice int
 }
 
 // Lane is a sequence of steps: a step starts when the one before it succeeded.
@@ -155,7 +159,11 @@ func (r *Runner) runStep(ctx context.Context, s Step, log string) (time.Duration
 		return 0, err
 	}
 	defer f.Close()
-	cmd := exec.CommandContext(ctx, s.Args[0], s.Args[1:]...)
+	args := s.Args
+	if s.Nice > 0 {
+		args = append([]string{"nice", "-n", strconv.Itoa(s.Nice)}, args...)
+	}
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Dir = r.Dir
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.WaitDelay = 10 * time.Second
@@ -220,18 +228,28 @@ func seconds(d time.Duration) string { return fmt.Sprintf("%.1f", d.Seconds()) }
 
 // ParseLanes reads lanes of make targets, one argument per lane with its targets
 // separated by commas ("check,unit"): each target becomes the step `make -s <target>`.
-func ParseLanes(makeProgram string, args []string) ([]Lane, error) {
+// The steps of every lane but the first run with niceness nice: the first lane holds
+// the short CPU-bound steps that decide the run's length, the others mostly wait on
+// services and take the CPU the first leaves.
+func ParseLanes(makeProgram string, nice int, args []string) ([]Lane, error) {
 	if len(args) == 0 {
 		return nil, errors.New("no lanes: give one argument per lane, its make targets separated by commas")
 	}
+	if nice < 0 || nice > 19 {
+		return nil, fmt.Errorf("niceness %d: want 0-19", nice)
+	}
 	lanes := make([]Lane, 0, len(args))
-	for _, arg := range args {
+	for i, arg := range args {
 		var lane Lane
 		for _, target := range strings.Split(arg, ",") {
 			if target = strings.TrimSpace(target); target == "" {
 				return nil, fmt.Errorf("lane %q has an empty target", arg)
 			}
-			lane = append(lane, Step{Name: target, Args: []string{makeProgram, "-s", "--no-print-directory", target}})
+			step := Step{Name: target, Args: []string{makeProgram, "-s", "--no-print-directory", target}}
+			if i > 0 {
+				step.Nice = nice
+			}
+			lane = append(lane, step)
 		}
 		lanes = append(lanes, lane)
 	}

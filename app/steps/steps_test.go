@@ -3,6 +3,9 @@ package steps
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -75,15 +78,19 @@ func TestOutputOfConcurrentStepsIsNotInterleaved(t *testing.T) {
 }
 
 func TestParseLanes(t *testing.T) {
-	lanes, err := ParseLanes("make", []string{"check,unit", "terratest"})
+	lanes, err := ParseLanes("make", 10, []string{"check,unit", "terratest"})
 	require.NoError(t, err)
 	require.Len(t, lanes, 2)
 	assert.Equal(t, []string{"make", "-s", "--no-print-directory", "unit"}, lanes[0][1].Args)
 	assert.Equal(t, "terratest", lanes[1][0].Name)
+	assert.Equal(t, 0, lanes[0][1].Nice, "the first lane keeps its priority")
+	assert.Equal(t, 10, lanes[1][0].Nice)
 
-	_, err = ParseLanes("make", nil)
+	_, err = ParseLanes("make", 0, nil)
 	assert.ErrorContains(t, err, "no lanes")
-	_, err = ParseLanes("make", []string{"check,,unit"})
+	_, err = ParseLanes("make", 20, []string{"check"})
+	assert.ErrorContains(t, err, "niceness 20: want 0-19")
+	_, err = ParseLanes("make", 0, []string{"check,,unit"})
 	assert.ErrorContains(t, err, `lane "check,,unit" has an empty target`)
 	_, err = (&Runner{Out: &bytes.Buffer{}, LogDir: t.TempDir()}).Run(context.Background(), []Lane{{sh("a", "true")}, {sh("a", "true")}})
 	assert.ErrorContains(t, err, "step a appears twice")
@@ -101,4 +108,23 @@ func TestTheTableCountsEachStepsCPU(t *testing.T) {
 	assert.Greater(t, results[0].CPU, 50*time.Millisecond, "the busy step's children count")
 	assert.Less(t, results[1].CPU, results[0].CPU/2, "sleeping costs next to no CPU")
 	assert.Regexp(t, `(?m)^busy\s+1\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+ok$`, out.String())
+}
+
+func TestANiceStepRunsAtLowerPriority(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	r := &Runner{Out: &out, LogDir: filepath.Join(dir, "logs"), Dir: dir}
+	step := Step{Name: "prio", Args: []string{"sh", "-c", "nice"}, Nice: 7}
+	_, err := r.Run(context.Background(), []Lane{{step}})
+	require.NoError(t, err)
+	base, err := exec.Command("nice").Output()
+	require.NoError(t, err)
+	var own, got int
+	_, err = fmt.Sscan(string(base), &own)
+	require.NoError(t, err)
+	log, err := os.ReadFile(filepath.Join(dir, "logs", "prio.log"))
+	require.NoError(t, err)
+	_, err = fmt.Sscan(string(log), &got)
+	require.NoError(t, err)
+	assert.Equal(t, min(own+7, 19), got, "nice(1) in the step prints its niceness")
 }

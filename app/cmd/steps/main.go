@@ -2,7 +2,7 @@
 // the lanes at the same time, and prints each target's output when it ends and a table
 // of every target's time at the end (app/steps). `make test` runs through it:
 //
-//	go run ./app/cmd/steps [-log-dir DIR] check,unit terratest up-check
+//	go run ./app/cmd/steps [-log-dir DIR] [-nice N] check,unit terratest up-check
 package main
 
 import (
@@ -18,8 +18,9 @@ import (
 
 func main() {
 	logDir := flag.String("log-dir", ".run/steps", "directory for one log per step")
+	nice := flag.Int("nice", 0, "niceness (0-19) of the steps of every lane but the first")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: steps [-log-dir DIR] LANE...\n  LANE: make targets separated by commas, run one after another; lanes run at the same time")
+		fmt.Fprintln(os.Stderr, "usage: steps [-log-dir DIR] [-nice N] LANE...\n  LANE: make targets separated by commas, run one after another; lanes run at the same time")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -27,7 +28,7 @@ func main() {
 	if makeProgram == "" {
 		makeProgram = "make"
 	}
-	lanes, err := steps.ParseLanes(makeProgram, flag.Args())
+	lanes, err := steps.ParseLanes(makeProgram, *nice, flag.Args())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "steps:", err)
 		flag.Usage()
