@@ -202,9 +202,12 @@ func TestHostileValidatorsFailClosed(t *testing.T) {
 	}
 	// Scripts that must time out run against a short deadline; the others against the
 	// full one, so that a slow machine cannot turn a memory bomb into a timeout.
-	harnesses := map[bool]*harness{
-		true:  newHarness(t, harnessOpts{validators: &validator.Config{Deadline: short, MemoryBytes: 64 << 20}}),
-		false: newHarness(t, harnessOpts{validators: &validator.Config{Deadline: validator.MaxDeadline, MemoryBytes: 64 << 20}}),
+	// Memory bombs get the smallest quota: the less they must allocate to reach it, the
+	// less CPU they need before the deadline on a busy machine.
+	harnesses := map[validator.Outcome]*harness{
+		validator.OutcomeTimeout: newHarness(t, harnessOpts{validators: &validator.Config{Deadline: short, MemoryBytes: 64 << 20}}),
+		validator.OutcomeMemory:  newHarness(t, harnessOpts{validators: &validator.Config{Deadline: validator.MaxDeadline, MemoryBytes: validator.MinMemoryBytes}}),
+		validator.OutcomeError:   newHarness(t, harnessOpts{validators: &validator.Config{Deadline: validator.MaxDeadline, MemoryBytes: 64 << 20}}),
 	}
 	users := map[*harness][2]string{}
 	for _, h := range harnesses {
@@ -234,7 +237,7 @@ func TestHostileValidatorsFailClosed(t *testing.T) {
 		{"throw", `throw new Error("boom")`, validator.OutcomeError},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			h := harnesses[c.want == validator.OutcomeTimeout]
+			h := harnesses[c.want]
 			deadline := short
 			if c.want != validator.OutcomeTimeout {
 				deadline = validator.MaxDeadline

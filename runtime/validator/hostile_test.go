@@ -65,15 +65,21 @@ var hostiles = []hostile{
 func TestHostileValidators(t *testing.T) {
 	// Scripts that must time out run against a short deadline; the others get the
 	// full one, so that a slow machine cannot turn a memory bomb into a timeout.
+	// Memory bombs get the smallest quota: the less they must allocate to reach it, the
+	// less CPU they need before the deadline on a machine busy with other work.
 	short := newPool(t, Config{Size: 16, Deadline: hostileDeadline, MemoryBytes: 64 << 20})
 	full := newPool(t, Config{Size: 16, Deadline: MaxDeadline, MemoryBytes: 64 << 20})
+	small := newPool(t, Config{Size: 16, Deadline: MaxDeadline, MemoryBytes: MinMemoryBytes})
 	for _, h := range hostiles {
 		t.Run(h.name, func(t *testing.T) {
 			p := full
-			if h.want == OutcomeTimeout {
+			switch h.want {
+			case OutcomeTimeout:
 				p = short
 				// Wall-clock bound whatever the CPU contention: run these side by side.
 				t.Parallel()
+			case OutcomeMemory:
+				p = small
 			}
 			deadline := p.Config().Deadline
 			start := time.Now()
