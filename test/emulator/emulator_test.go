@@ -131,7 +131,8 @@ func TestRequireTerraform(t *testing.T) {
 // moto process dies with it.
 func TestNoLeakWhenParentIsKilled(t *testing.T) {
 	t.Parallel()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLeakHelper$", "-test.timeout=60s")
+	// The helper starts an emulator: allow what a start may take on a busy machine.
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLeakHelper$", "-test.timeout="+(ReadyTimeout+time.Minute).String())
 	cmd.Env = append(os.Environ(), "EMULATOR_LEAK_HELPER=1")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -157,7 +158,7 @@ func TestNoLeakWhenParentIsKilled(t *testing.T) {
 	var mpid int
 	select {
 	case mpid = <-pidCh:
-	case <-time.After(45 * time.Second):
+	case <-time.After(ReadyTimeout + 15*time.Second):
 		t.Fatal("helper did not report the moto pid")
 	}
 	if mpid == 0 || !alive(mpid) {
