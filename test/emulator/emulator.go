@@ -155,6 +155,12 @@ type Options struct {
 	// DisablePatches names patches (see Patches) to skip. Tests use it to show
 	// that a patch is what restores the AWS behaviour; nobody else should.
 	DisablePatches []string
+	// Listener, when set, is a TCP socket already listening on 127.0.0.1 for moto to
+	// serve on instead of binding a port of its own, so that whoever bound it knows the
+	// endpoint before moto has started (connections made meanwhile wait in its backlog).
+	// Launch hands moto a copy; the caller may close its own once Launch returns.
+	// Default: moto binds a free port.
+	Listener *os.File
 	// DynamoDBConditionDelay, for tests of the emulator only, sleeps this long after each
 	// DynamoDB condition is evaluated and before its write, so that a write path without
 	// a lock races on every run. Default: 0 (off).
@@ -231,6 +237,10 @@ func Launch(ctx context.Context, opts Options) (*Emulator, error) {
 		"EMULATOR_TEST_DYNAMODB_CONDITION_DELAY_MS="+strconv.FormatInt(opts.DynamoDBConditionDelay.Milliseconds(), 10),
 		"PYTHONDONTWRITEBYTECODE=1",
 	)
+	if opts.Listener != nil {
+		cmd.ExtraFiles = []*os.File{opts.Listener} // the child's descriptor 3
+		cmd.Env = append(cmd.Env, "EMULATOR_LISTEN_FD=3")
+	}
 	cmd.Stderr = logw
 	// Own process group so Stop can kill anything moto spawns; Pdeathsig so the
 	// kernel kills moto if this process dies without running Stop.

@@ -8,6 +8,9 @@ test run never leaves a server behind.
 Environment:
   EMULATOR_DISABLE_PATCHES  comma-separated patch names to skip (tests use it
                             to show that each patch is what fixes its gap).
+  EMULATOR_LISTEN_FD        an inherited descriptor of a TCP socket already
+                            listening on 127.0.0.1: serve on it instead of
+                            binding a port (PORT= then reports its port).
   EMULATOR_TEST_*           instrumentation for the emulator's tests (testhooks.py).
 """
 
@@ -59,7 +62,13 @@ def main() -> None:
     )
 
     app = DomainDispatcherApplication(create_backend_app)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    listen_fd = os.environ.get("EMULATOR_LISTEN_FD", "")
+    if listen_fd:
+        fd = int(listen_fd)
+        server = make_server("127.0.0.1", 0, app, threaded=True, fd=fd)
+        os.close(fd)  # the server holds its own duplicate
+    else:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
     sys.stdout.write(f"PORT={server.server_address[1]}\n")
     sys.stdout.flush()
     server.serve_forever()

@@ -3,6 +3,9 @@
 //
 //	go run ./test/emulator/cmd/emulator -state-file .run/emulator.json
 //
+// With -listen-fd N it serves on the listening socket it inherits as descriptor N, so
+// the one who started it knows the endpoint before moto has started.
+//
 // While running, the state file holds {"endpoint","region","account_id","pid",
 // "moto_pid"} (localenv.EmulatorState; pid is this command's, so SIGTERM to it stops
 // moto cleanly); moto's log goes to -log-file. On exit moto is stopped and the state
@@ -44,6 +47,7 @@ func run() error {
 	logFile := flag.String("log-file", "", "moto's log (default: emulator.log next to the state file)")
 	accountID := flag.String("account-id", emulator.DefaultAccountID, "12-digit AWS account id moto reports")
 	region := flag.String("region", emulator.DefaultRegion, "AWS region")
+	listenFD := flag.Int("listen-fd", -1, "serve on this inherited descriptor of a TCP socket listening on 127.0.0.1 (default: bind a free port)")
 	flag.Parse()
 
 	if *logFile == "" {
@@ -65,7 +69,14 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	emu, err := emulator.Launch(ctx, emulator.Options{AccountID: *accountID, Region: *region, LogOutput: logf})
+	opts := emulator.Options{AccountID: *accountID, Region: *region, LogOutput: logf}
+	if *listenFD >= 0 {
+		opts.Listener = os.NewFile(uintptr(*listenFD), "listener")
+	}
+	emu, err := emulator.Launch(ctx, opts)
+	if opts.Listener != nil {
+		opts.Listener.Close() // moto has its own copy
+	}
 	if err != nil {
 		return err
 	}

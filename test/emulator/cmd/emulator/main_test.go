@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,4 +67,31 @@ func TestBadAccountIDExitsAtOnce(t *testing.T) {
 	require.Error(t, err)
 	assert.Less(t, time.Since(start), 10*time.Second)
 	assert.Equal(t, "emulator: account id \"12345\" must be exactly 12 digits\n", string(out))
+}
+
+// With -listen-fd the command serves on the socket it inherits: app/localenv binds it, so
+// it knows the endpoint while moto still starts.
+func TestServesOnTheInheritedSocket(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	endpoint := "http://" + l.Addr().String()
+	socket, err := l.(*net.TCPListener).File()
+	require.NoError(t, err)
+	require.NoError(t, l.Close())
+
+	stateFile := filepath.Join(t.TempDir(), "emulator.json")
+	cmd := command("-state-file", stateFile, "-listen-fd", "3")
+	cmd.ExtraFiles = []*os.File{socket}
+	require.NoError(t, cmd.Start())
+	require.NoError(t, socket.Close())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+
+	var s localenv.EmulatorState
+	require.Eventually(t, func() bool {
+		s, err = localenv.ReadEmulatorState(stateFile)
+		return err == nil
+	}, 60*time.Second, 100*time.Millisecond)
+	assert.Equal(t, endpoint, s.Endpoint)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, cmd.Wait())
 }
