@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -17,10 +19,12 @@ import (
 	"github.com/acme/module-registry/app/tfmirror"
 )
 
-// synth synthesizes the stack with the cdktf CLI for the emulator emu and returns the
-// environment for the CLI's Terraform runs. Where the machine has a provider mirror (see
-// app/tfmirror) Terraform is pointed at it and a missing provider lock file is written
-// from it: the CLI's own first lock asks the registry even when a mirror is configured.
+// synth synthesizes the stack for the emulator emu and returns the environment for the
+// cdktf CLI's Terraform runs. It runs the app as `cdktf synth` does (see synthApp); the CLI
+// then deploys, plans or destroys the synthesized stack with --skip-synth. Where the
+// machine has a provider mirror (see app/tfmirror) Terraform is pointed at it and a
+// missing provider lock file is written from it: the CLI's own first lock asks the
+// registry even when a mirror is configured.
 func (e *Env) synth(ctx context.Context, cfg config.Config, emu EmulatorState) ([]string, error) {
 	vars := e.stackVars(emu.Endpoint)
 	vars["ACME_ACCOUNT_ID"] = cfg.AccountID
@@ -31,19 +35,115 @@ func (e *Env) synth(ctx context.Context, cfg config.Config, emu EmulatorState) (
 	}
 	if rc != "" {
 		vars["TF_CLI_CONFIG_FILE"] = rc
+		// The mirror is a local copy already; the CLI's plugin cache would only add a
+		// second copy for every init to install from and verify.
+		vars["CDKTF_DISABLE_PLUGIN_CACHE_ENV"] = "true"
 	}
 	env := withEnv(os.Environ(), vars)
-	filtered := withoutJSIIWaitRace(e.Stdout) // the CLI writes the app's messages to stdout
-	synth := *e
-	synth.Stdout = filtered
-	err = synth.run(ctx, env, CDKTF, "synth", "--output", e.OutDir)
-	if err := errors.Join(err, filtered.Flush(nil)); err != nil {
+	if err := e.synthApp(ctx, env); err != nil {
 		return nil, err
 	}
 	if err := tfmirror.LockProviders(mirror, filepath.Join(e.OutDir, "stacks", Stack)); err != nil {
 		return nil, err
 	}
 	return env, nil
+}
+
+// cdktfJSON is the project's cdktf configuration.
+const cdktfJSON = "cdktf.json"
+
+// synthApp runs the app command of cdktf.json with env, as `cdktf synth --output OutDir`
+// runs it: through a shell in the repository root, with CDKTF_OUTDIR and the CLI's
+// context. Running it directly spares a second start of the CLI, which deploys
+// afterwards anyway. Unlike the CLI it leaves CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS
+// unset, so the app itself fails listing every error annotation. It checks that the app
+// synthesized the stack and says so.
+func (e *Env) synthApp(ctx context.Context, env []string) error {
+	command, err := appCommand(cdktfJSON)
+	if err != nil {
+		return err
+	}
+	vars := map[string]string{
+		"CDKTF_OUTDIR":       e.OutDir,
+		"CDKTF_CONTEXT_JSON": `{"cdktfRelativeModules":[]}`,
+		"SYNTH_HCL_OUTPUT":   "false",
+	}
+	if v := envValue(env, "CDKTF_CONTEXT_JSON"); v != "" {
+		vars["CDKTF_CONTEXT_JSON"] = v
+	}
+	if envValue(env, "NODE_OPTIONS") == "" {
+		vars["NODE_OPTIONS"] = "--max-old-space-size=4096" // the CLI's default for the app
+	}
+	filtered := withoutJSIIWaitRace(e.Stdout)
+	synth := *e
+	synth.Stdout, synth.Stderr = filtered, filtered // one writer: exec calls it from one goroutine
+	manifest := filepath.Join(e.OutDir, "manifest.json")
+	if err := os.Remove(manifest); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	e.printf("Synthesizing (%s)\n", command)
+	err = synth.run(ctx, withEnv(env, vars), "sh", "-c", command)
+	if err := errors.Join(err, filtered.Flush(nil)); err != nil {
+		return fmt.Errorf("synth: %w", err)
+	}
+	stacks, err := synthesizedStacks(manifest)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(stacks, Stack) {
+		return fmt.Errorf("synth: the app synthesized the stacks %v, not %q", stacks, Stack)
+	}
+	e.printf("Generated Terraform code for the stacks: %s\n", strings.Join(stacks, ", "))
+	return nil
+}
+
+// appCommand reads the app command from the cdktf configuration at path.
+func appCommand(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("reading the cdktf configuration: %w", err)
+	}
+	var c struct {
+		App string `json:"app"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return "", fmt.Errorf("%s is not a cdktf configuration: %w", path, err)
+	}
+	if strings.TrimSpace(c.App) == "" {
+		return "", fmt.Errorf("%s names no app command", path)
+	}
+	return c.App, nil
+}
+
+// synthesizedStacks returns the names of the stacks in a cdktf manifest, sorted.
+func synthesizedStacks(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("synth: the app wrote no manifest (did it call Synth?): %w", err)
+	}
+	var m struct {
+		Stacks map[string]json.RawMessage `json:"stacks"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("synth: %s is not a cdktf manifest: %w", path, err)
+	}
+	names := make([]string, 0, len(m.Stacks))
+	for name := range m.Stacks {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// envValue is the value of name in env, "" when unset.
+func envValue(env []string, name string) string {
+	v := ""
+	for _, kv := range env {
+		if k, val, _ := strings.Cut(kv, "="); k == name {
+			v = val
+		}
+	}
+	return v
 }
 
 // cdktf runs one cdktf CLI command on the synthesized stack.
@@ -125,10 +225,14 @@ func (f *lineFilter) Write(p []byte) (int, error) {
 	}
 }
 
-// Flush writes the last line if it has no newline, and tail.
+// Flush writes what filter makes of the last line if it has no newline, and tail.
 func (f *lineFilter) Flush(tail []byte) error {
-	rest := append(f.partial, tail...)
+	rest := f.partial
 	f.partial = nil
+	if len(rest) > 0 {
+		rest = f.filter(rest)
+	}
+	rest = append(rest, tail...)
 	if len(rest) == 0 {
 		return nil
 	}
@@ -139,10 +243,11 @@ func (f *lineFilter) Flush(tail []byte) error {
 var (
 	ansiEscape = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
 	ansiStyle  = regexp.MustCompile(`\x1b\[[0-9;]*m`)
-	// jsiiWaitRace is what the cdktf CLI makes of a message of the Go jsii runtime
-	// (jsii-runtime-go v1.106.0) that waits twice for its node process when the app
-	// closes it: the second wait finds the process reaped. Synth has succeeded by then.
-	jsiiWaitRace = regexp.MustCompile(`(\x1b\[[0-9;]*m)*\[[^]\n]*\] \[ERROR\] default - (\x1b\[[0-9;]*m)*Runtime process exited abnormally: waitid: no child processes`)
+	// jsiiWaitRace is a message of the Go jsii runtime (jsii-runtime-go v1.106.0), which
+	// waits twice for its node process when the app closes it: the second wait finds the
+	// process reaped. Synth has succeeded by then. The runtime writes it to stderr with
+	// no newline; the cdktf CLI, when it runs the app, logs it as an error.
+	jsiiWaitRace = regexp.MustCompile(`((\x1b\[[0-9;]*m)*\[[^]\n]*\] \[ERROR\] default - (\x1b\[[0-9;]*m)*)?Runtime process exited abnormally: waitid: no child processes`)
 )
 
 // withoutJSIIWaitRace filters synth's output: it drops the misleading jsiiWaitRace message.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -86,39 +87,89 @@ func (e *Env) requireEmulator() (EmulatorState, error) {
 // running, and returns its state once it serves. It fails as soon as the emulator exits,
 // quoting its log.
 func (e *Env) StartEmulator(ctx context.Context, cfg config.Config) (EmulatorState, error) {
+	p, err := e.startEmulator(ctx, cfg)
+	if err != nil {
+		return EmulatorState{}, err
+	}
+	s, err := p.wait(ctx)
+	if err == nil && p.started {
+		e.printf("emulator running at %s\n", s.Endpoint)
+	}
+	return s, err
+}
+
+// pendingEmulator is an emulator that startEmulator started or found running.
+type pendingEmulator struct {
+	// Endpoint is where it serves, known before it does.
+	Endpoint string
+	// started is false for an emulator that was running already.
+	started bool
+	// wait starts it unless it was running and returns its state once it serves; call
+	// it once. It fails as soon as the emulator exits, quoting its log, and stops it when
+	// it does not become ready or ctx ends first.
+	wait func(ctx context.Context) (EmulatorState, error)
+}
+
+// startEmulator binds the socket this run directory's emulator is to serve on and returns
+// its endpoint at once; wait builds and starts the emulator, detached, handing it the
+// socket, and waits for it to serve. So the endpoint is known (synth needs it) while the
+// emulator is still built and started, and nothing else can take the port meanwhile:
+// connections wait in the socket's backlog. An emulator already running is returned as
+// it is.
+func (e *Env) startEmulator(ctx context.Context, cfg config.Config) (pendingEmulator, error) {
 	if s, ok := e.RunningEmulator(); ok {
 		e.printf("emulator already running at %s\n", s.Endpoint)
-		return s, nil
+		return pendingEmulator{Endpoint: s.Endpoint, wait: func(context.Context) (EmulatorState, error) { return s, nil }}, nil
 	}
 	stateFile := e.path(emulatorStateFile)
 	if err := os.Remove(stateFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return EmulatorState{}, err
+		return pendingEmulator{}, err
 	}
-	build := e.buildEmulator
-	if e.emulatorProgram != nil {
-		build = e.emulatorProgram
-	}
-	program, err := build(ctx)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return EmulatorState{}, err
+		return pendingEmulator{}, fmt.Errorf("binding the emulator's socket: %w", err)
 	}
-	logFile := e.path(emulatorLog)
-	child, err := startDetached("the emulator", []string{program,
-		"-state-file", stateFile, "-log-file", logFile, "-account-id", cfg.AccountID, "-region", cfg.Region,
-	}, os.Environ(), logFile, "")
+	endpoint := "http://" + l.Addr().String()
+	socket, err := l.(*net.TCPListener).File() // a copy: the listener can close
+	l.Close()
 	if err != nil {
-		return EmulatorState{}, err
+		return pendingEmulator{}, fmt.Errorf("binding the emulator's socket: %w", err)
 	}
-	var state EmulatorState
-	err = child.waitReady(ctx, emulatorReadyTimeout, func(context.Context) bool {
-		state, err = ReadEmulatorState(stateFile) // written once moto answers
-		return err == nil
-	})
-	if err != nil {
-		return EmulatorState{}, err
+	wait := func(ctx context.Context) (EmulatorState, error) {
+		defer socket.Close() // the emulator has its own copy once started
+		build := e.buildEmulator
+		if e.emulatorProgram != nil {
+			build = e.emulatorProgram
+		}
+		program, err := build(ctx)
+		if err != nil {
+			return EmulatorState{}, err
+		}
+		logFile := e.path(emulatorLog)
+		child, err := startDetached("the emulator", []string{program,
+			"-state-file", stateFile, "-log-file", logFile, "-account-id", cfg.AccountID, "-region", cfg.Region,
+			"-listen-fd", "3",
+		}, os.Environ(), logFile, "", socket)
+		if err != nil {
+			return EmulatorState{}, err
+		}
+		var state EmulatorState
+		err = child.waitReady(ctx, emulatorReadyTimeout, func(context.Context) bool {
+			s, err := ReadEmulatorState(stateFile) // written once moto answers
+			state = s
+			return err == nil
+		})
+		if err != nil {
+			return EmulatorState{}, err
+		}
+		if state.Endpoint != endpoint {
+			_ = stopProcess(child.pid(), program)
+			return EmulatorState{}, fmt.Errorf("the emulator serves at %s, not on the socket it was given (%s); %s ends with:\n%s",
+				state.Endpoint, endpoint, logFile, tailFile(logFile, logTailLines))
+		}
+		return state, nil
 	}
-	e.printf("emulator running at %s\n", state.Endpoint)
-	return state, nil
+	return pendingEmulator{Endpoint: endpoint, started: true, wait: wait}, nil
 }
 
 // StopEmulator stops this run directory's emulator if it runs and removes its state file.

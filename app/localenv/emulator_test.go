@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,6 +71,51 @@ func TestStartAndStopEmulator(t *testing.T) {
 	assert.ErrorIs(t, err, fs.ErrNotExist)
 	_, ok = e.RunningEmulator()
 	assert.False(t, ok)
+}
+
+// The endpoint is known before the emulator serves: synth runs meanwhile.
+func TestStartEmulatorKnowsTheEndpointBeforeItServes(t *testing.T) {
+	t.Setenv(fakeVar, "emulator")
+	e, out := testEnv(t, nil)
+	p, err := e.startEmulator(context.Background(), localConfig(t, e))
+	require.NoError(t, err)
+	require.True(t, p.started)
+	require.True(t, strings.HasPrefix(p.Endpoint, "http://127.0.0.1:"), p.Endpoint)
+	type started struct {
+		s   EmulatorState
+		err error
+	}
+	done := make(chan started, 1)
+	go func() {
+		s, err := p.wait(context.Background()) // builds and starts it
+		done <- started{s, err}
+	}()
+	resp, err := http.Get(p.Endpoint + "/") // waits in the socket's backlog until the emulator serves
+	require.NoError(t, err)
+	resp.Body.Close()
+	r := <-done
+	require.NoError(t, r.err)
+	s := r.s
+	assert.Equal(t, p.Endpoint, s.Endpoint, "it serves on the socket it was given")
+	assert.Empty(t, out.String(), "startEmulator says nothing; its callers do")
+
+	again, err := e.startEmulator(context.Background(), localConfig(t, e))
+	require.NoError(t, err)
+	assert.False(t, again.started)
+	assert.Equal(t, s.Endpoint, again.Endpoint)
+	got, err := again.wait(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, s, got)
+}
+
+func TestStartEmulatorRefusesOneThatIgnoresItsSocket(t *testing.T) {
+	t.Setenv(fakeVar, "emulator-own-port")
+	e, _ := testEnv(t, nil)
+	p, err := e.startEmulator(context.Background(), localConfig(t, e))
+	require.NoError(t, err)
+	_, err = p.wait(context.Background())
+	require.ErrorContains(t, err, "not on the socket it was given ("+p.Endpoint+")")
+	assert.Zero(t, runningProcess(t, e.abs(e.path(emulatorBinary))), "it is stopped: the stack was synthesized for another endpoint")
 }
 
 // emulatorAlive reports whether pid is the run directory's emulator.

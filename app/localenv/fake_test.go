@@ -27,7 +27,9 @@ func TestMain(m *testing.M) {
 	case "":
 		os.Exit(m.Run())
 	case "emulator":
-		fakeEmulator()
+		fakeEmulator(true)
+	case "emulator-own-port": // an emulator command that ignores the socket it is given
+		fakeEmulator(false)
 	case "exit":
 		fmt.Fprintln(os.Stderr, "fake: cannot start: the flux capacitor is missing")
 		os.Exit(3)
@@ -40,20 +42,29 @@ func TestMain(m *testing.M) {
 	}
 }
 
-// fakeEmulator writes a state file as the emulator command does and serves until SIGTERM.
-func fakeEmulator() {
+// fakeEmulator writes a state file as the emulator command does and serves until SIGTERM,
+// on the socket -listen-fd names when useSocket, else on a port of its own.
+func fakeEmulator(useSocket bool) {
 	fs := flag.NewFlagSet("emulator", flag.ExitOnError)
 	stateFile := fs.String("state-file", "", "")
 	fs.String("log-file", "", "")
 	account := fs.String("account-id", "", "")
 	region := fs.String("region", "", "")
+	listenFD := fs.Int("listen-fd", -1, "")
 	_ = fs.Parse(os.Args[1:])
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	var l net.Listener
+	var err error
+	if useSocket && *listenFD >= 0 { // serve on the socket handed over, as the emulator command does
+		l, err = net.FileListener(os.NewFile(uintptr(*listenFD), "listener"))
+	} else {
+		l, err = net.Listen("tcp", "127.0.0.1:0")
+	}
 	if err != nil {
 		panic(err)
 	}
+	go func() { _ = http.Serve(l, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})) }()
 	b, _ := json.Marshal(EmulatorState{Endpoint: "http://" + l.Addr().String(), Region: *region, AccountID: *account, PID: os.Getpid()})
 	if err := os.WriteFile(*stateFile, b, 0o644); err != nil {
 		panic(err)

@@ -51,13 +51,15 @@ const (
 	terraformRC       = "terraform.rc"
 	stateDir          = "state"
 	imageDir          = "image"
+	rotationZip       = "lambda/rotate-secret.zip"
 )
 
 // Env is one local environment. Paths are relative to the repository root, where the
 // commands run.
 type Env struct {
-	// RunDir holds the emulator's state and log, the binaries, the registry's pid and
-	// log, Terraform state and the stack's outputs. Default DefaultRunDir.
+	// RunDir holds the emulator's state and log, the binaries, what synth builds (the
+	// runtime image, the rotation function's zip), the registry's pid and log, Terraform
+	// state and the stack's outputs. Default DefaultRunDir.
 	RunDir string
 	// OutDir receives the synthesized stacks. Default DefaultOutDir.
 	OutDir string
@@ -147,6 +149,7 @@ func (e *Env) stackVars(endpoint string) map[string]string {
 		"ACME_ENV":          string(config.Local),
 		"ACME_STATE_DIR":    e.path(stateDir),
 		"ACME_IMAGE_LAYOUT": e.path(imageDir),
+		"ACME_ROTATION_ZIP": e.path(rotationZip),
 		"ACME_AWS_ENDPOINT": endpoint,
 		// jsii prints an end-of-life banner on every synth under Node 20.
 		"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",

@@ -34,8 +34,8 @@ type detached struct {
 }
 
 // startDetached starts argv with exactly env, stdin from /dev/null and stdout and stderr
-// in logPath (truncated, then header written first).
-func startDetached(what string, argv, env []string, logPath, header string) (*detached, error) {
+// in logPath (truncated, then header written first); extra become its descriptors 3, 4...
+func startDetached(what string, argv, env []string, logPath, header string, extra ...*os.File) (*detached, error) {
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return nil, err
 	}
@@ -51,6 +51,7 @@ func startDetached(what string, argv, env []string, logPath, header string) (*de
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = f, f
+	cmd.ExtraFiles = extra
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s (%s): %w", what, argv[0], err)

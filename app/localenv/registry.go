@@ -61,11 +61,13 @@ func URL(addr string) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
-// StartRegistry starts the registry, detached, with the environment ECS gives the
-// container of taskDefinition (secrets resolved from Secrets Manager), the emulator's
-// endpoint and fake credentials in place of the task role, and REGISTRY_ADDR; nothing
-// else of this process's environment is passed on. It returns once /health answers 200
-// and fails as soon as the registry exits, quoting its log.
+// StartRegistry starts the registry, detached: the binary of the image synth built (the
+// one taskDefinition deploys) where this machine can run it, else a local build. It gets
+// the environment ECS gives the container of taskDefinition (secrets resolved from
+// Secrets Manager), the emulator's endpoint and fake credentials in place of the task
+// role, and REGISTRY_ADDR; nothing else of this process's environment is passed on. It
+// returns once /health answers 200 and fails as soon as the registry exits, quoting its
+// log.
 func (e *Env) StartRegistry(ctx context.Context, emu EmulatorState, taskDefinition string) error {
 	vars, err := localtask.Environment(ctx, emu.AWSConfig(), taskDefinition, "")
 	if err != nil {
@@ -82,7 +84,7 @@ func (e *Env) StartRegistry(ctx context.Context, emu EmulatorState, taskDefiniti
 // startRegistry starts the registry with exactly vars and REGISTRY_ADDR and waits for
 // its /health.
 func (e *Env) startRegistry(ctx context.Context, vars map[string]string) error {
-	build := e.buildRegistry
+	build := e.localRegistry
 	if e.registryProgram != nil {
 		build = e.registryProgram
 	}

@@ -205,6 +205,10 @@ func TestSynthOutputLosesOnlyTheJSIIWaitRace(t *testing.T) {
 		"⠙  Synthesizing\x1b[91m[2026-12-01T21:16:15.747] [ERROR] default - \x1b[39mRuntime process exited abnormally: waitid: no child processes\n",
 		"\x1b[91m[2026-12-01T21:16:16.001] [ERROR] default - \x1b[39mRuntime process exited abnormally: exit status 1\n",
 		"Generated Terraform code for the stacks: registry\n",
+		// The app run directly: the runtime's own message, on stderr, with no newline.
+		"runtime image sha256:3caa in .run/image\n",
+		"Runtime process exited abnormally: exit status 2\n",
+		"Runtime process exited abnormally: waitid: no child processes",
 	} {
 		_, err := f.Write([]byte(line))
 		require.NoError(t, err)
@@ -212,5 +216,38 @@ func TestSynthOutputLosesOnlyTheJSIIWaitRace(t *testing.T) {
 	require.NoError(t, f.Flush(nil))
 	assert.Equal(t, "\x1b[2K\x1b[1A\x1b[2K\x1b[G\n⠙  Synthesizing\n⠙  Synthesizing\n"+
 		"\x1b[91m[2026-12-01T21:16:16.001] [ERROR] default - \x1b[39mRuntime process exited abnormally: exit status 1\n"+
-		"Generated Terraform code for the stacks: registry\n", out.String(), "any other abnormal exit is still reported")
+		"Generated Terraform code for the stacks: registry\n"+
+		"runtime image sha256:3caa in .run/image\n"+
+		"Runtime process exited abnormally: exit status 2\n", out.String(), "any other abnormal exit is still reported")
+}
+
+func TestAppCommandIsCdktfJSONs(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+		return p
+	}
+	got, err := appCommand(write("ok.json", `{"language": "go", "app": "go run main.go"}`))
+	require.NoError(t, err)
+	assert.Equal(t, "go run main.go", got)
+	_, err = appCommand(write("none.json", `{"language": "go"}`))
+	assert.ErrorContains(t, err, "names no app command")
+	_, err = appCommand(write("bad.json", `{`))
+	assert.ErrorContains(t, err, "is not a cdktf configuration")
+	_, err = appCommand(filepath.Join(dir, "missing.json"))
+	assert.Error(t, err)
+}
+
+func TestSynthesizedStacks(t *testing.T) {
+	dir := t.TempDir()
+	manifest := filepath.Join(dir, "manifest.json")
+	require.NoError(t, os.WriteFile(manifest, []byte(`{"version": "0.20.11", "stacks": {
+		"registry": {"name": "registry", "synthesizedStackPath": "stacks/registry/cdk.tf.json"},
+		"other": {"name": "other"}}}`), 0o644))
+	got, err := synthesizedStacks(manifest)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"other", "registry"}, got)
+	_, err = synthesizedStacks(filepath.Join(dir, "absent.json"))
+	assert.ErrorContains(t, err, "did it call Synth?")
 }

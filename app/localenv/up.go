@@ -10,14 +10,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/acme/module-registry/app/config"
 	"github.com/acme/module-registry/app/smoke"
 )
 
-// Up is `make up`: it starts the emulator, synthesizes and deploys the stack with the
-// cdktf CLI (synth builds the runtime image, deploy pushes it to ECR), restarts the
-// registry from the deployed task definition, runs the smoke sequence and prints the
-// outputs and how to log in. Everything that can be checked up front (the settings, the
-// tools, the registry's address) is checked before anything starts.
+// Up is `make up`: it starts the emulator, synthesizes the stack while it starts (synth
+// builds the runtime image) and deploys it with the cdktf CLI (deploy pushes the image),
+// restarts the registry, the image's binary, from the deployed task definition, runs the
+// smoke sequence and prints the outputs and how to log in. Everything that can be
+// checked up front (the settings, the tools, the registry's address) is checked before
+// anything starts.
 func (e *Env) Up(ctx context.Context) error {
 	cfg, err := e.preflight()
 	if err != nil {
@@ -30,11 +32,7 @@ func (e *Env) Up(ctx context.Context) error {
 	if err := CheckAddrFree(e.RegistryAddr); err != nil {
 		return err
 	}
-	emu, err := e.StartEmulator(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	env, err := e.synth(ctx, cfg, emu)
+	emu, env, err := e.startEmulatorAndSynth(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -72,6 +70,42 @@ func (e *Env) Up(ctx context.Context) error {
 	e.printf("Log in as admin (the password is in Secrets Manager, secret %s) and list the packages:\n", secret)
 	e.printf("%s", loginSteps(url, e.invocation("admin-password")))
 	return nil
+}
+
+// startEmulatorAndSynth starts the emulator and synthesizes the stack for it while it
+// starts: synth needs only its endpoint, known at once. It returns once both are done;
+// an emulator that fails to start ends the synth too.
+func (e *Env) startEmulatorAndSynth(ctx context.Context, cfg config.Config) (EmulatorState, []string, error) {
+	pending, err := e.startEmulator(ctx, cfg)
+	if err != nil {
+		return EmulatorState{}, nil, err
+	}
+	if pending.started {
+		e.printf("emulator starting at %s\n", pending.Endpoint)
+	}
+	synthCtx, cancelSynth := context.WithCancel(ctx)
+	defer cancelSynth()
+	type ready struct {
+		state EmulatorState
+		err   error
+	}
+	started := make(chan ready, 1)
+	go func() {
+		s, err := pending.wait(ctx)
+		if err != nil {
+			cancelSynth()
+		}
+		started <- ready{s, err}
+	}()
+	env, synthErr := e.synth(synthCtx, cfg, EmulatorState{Endpoint: pending.Endpoint})
+	emu := <-started
+	if emu.err != nil {
+		return EmulatorState{}, nil, emu.err
+	}
+	if pending.started {
+		e.printf("emulator running at %s\n", emu.state.Endpoint)
+	}
+	return emu.state, env, synthErr
 }
 
 // loginSteps are shell lines that log in to the registry at url with the admin password
