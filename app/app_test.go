@@ -120,7 +120,8 @@ func TestEnvironmentsWireProviderAndBackend(t *testing.T) {
 	}
 
 	lp := local.Provider["aws"][0]
-	assert.Equal(t, "http://127.0.0.1:4566", lp["endpoints"].([]any)[0].(map[string]any)["s3"])
+	assert.NotContains(t, lp, "endpoints", "the endpoint is in Terraform's environment (stacks.EmulatorEnv)")
+	assert.Equal(t, "http://127.0.0.1:4566", lp["http_proxy"])
 	assert.Equal(t, true, lp["s3_use_path_style"])
 	assert.Equal(t, true, lp["skip_credentials_validation"])
 	require.Contains(t, local.Terraform.Backend, "local")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,10 +18,11 @@ import (
 
 	"github.com/acme/module-registry/app/config"
 	"github.com/acme/module-registry/app/tfmirror"
+	"github.com/acme/module-registry/stacks"
 )
 
 // synth synthesizes the stack for the emulator emu and returns the environment for the
-// cdktf CLI's Terraform runs. It runs the app as `cdktf synth` does (see synthApp); the CLI
+// cdktf CLI's Terraform runs, which points the provider at emu (stacks.EmulatorEnv). It runs the app as `cdktf synth` does (see synthApp); the CLI
 // then deploys, plans or destroys the synthesized stack with --skip-synth. Where the
 // machine has a provider mirror (see app/tfmirror) Terraform is pointed at it and a
 // missing provider lock file is written from it: the CLI's own first lock asks the
@@ -28,6 +30,7 @@ import (
 func (e *Env) synth(ctx context.Context, cfg config.Config, emu EmulatorState) ([]string, error) {
 	vars := e.stackVars(emu.Endpoint)
 	vars["ACME_ACCOUNT_ID"] = cfg.AccountID
+	maps.Copy(vars, stacks.EmulatorEnv(emu.Endpoint))
 	mirror := tfmirror.Detect()
 	rc, err := tfmirror.WriteCLIConfigFor(mirror, e.path(terraformRC))
 	if err != nil {

@@ -6,7 +6,8 @@
 #   plain apply: `terraform init && terraform apply -auto-approve` of the stack directory
 #                that up synthesized (cdktf.out/stacks/registry), against a fresh
 #                emulator, with the same provider mirror configuration (only the
-#                emulator's endpoint and the state path differ)
+#                emulator's endpoint, in the stack and in AWS_ENDPOINT_URL, and the state
+#                path differ)
 #   overhead:    make up minus plain apply, in seconds and in % of plain apply (goal <= 20%)
 # then where make up's time went (its phases, from its output's time stamps) and the
 # resources the plain apply waited on for more than 5 s (the AWS provider's own waits).
@@ -80,8 +81,8 @@ for r in $(seq 1 "$rounds"); do
 		stack["terraform"]["backend"] = {"local": {"path": state}}
 		json.dump(stack, open(dst, "w"), indent=2)
 	EOF
-	rc=()
-	[ -f "$up/terraform.rc" ] && rc=(env "TF_CLI_CONFIG_FILE=$up/terraform.rc")
+	rc=(env "AWS_ENDPOINT_URL=$(endpoint_of "$plain/emulator.json")") # stacks.EmulatorEnv
+	[ -f "$up/terraform.rc" ] && rc+=("TF_CLI_CONFIG_FILE=$up/terraform.rc")
 	p0=$(now)
 	(cd "$plain/stack" && "${rc[@]}" terraform init -input=false -no-color &&
 		"${rc[@]}" terraform apply -auto-approve -input=false -no-color) >"$plain.log" 2>&1 ||

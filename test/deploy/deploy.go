@@ -5,6 +5,7 @@ package deploy
 
 import (
 	"context"
+	"maps"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -76,6 +77,7 @@ func ApplyApp(t *testing.T, name string, build func(app cdktf.App, cfg config.Co
 	if err != nil {
 		t.Fatal(err)
 	}
+	maps.Copy(env, stacks.EmulatorEnv(emu.Endpoint()))
 	awsCfg, err := emu.AWSConfig(context.Background())
 	if err != nil {
 		t.Fatal(err)
