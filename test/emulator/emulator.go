@@ -103,6 +103,9 @@ const (
 	// PatchEC2RuleDescriptions keeps the description of security group rules whose
 	// peer is a security group or a prefix list.
 	PatchEC2RuleDescriptions = "ec2-rule-descriptions"
+	// PatchEC2VPCEndpointDeleteAgain makes a second DeleteVpcEndpoints of a deleted
+	// gateway endpoint succeed, as on AWS, instead of failing on its removed routes.
+	PatchEC2VPCEndpointDeleteAgain = "ec2-vpc-endpoint-delete-again"
 	// PatchELBv2DefaultScheme makes a load balancer created without a scheme
 	// internet-facing, as on AWS.
 	PatchELBv2DefaultScheme = "elbv2-default-scheme"
@@ -127,7 +130,7 @@ const (
 
 // Patches lists every patch the launcher applies by default.
 var Patches = []string{PatchCloudTrailARN, PatchAppAutoScalingTags, PatchS3LifecycleMinSize, PatchS3BucketPolicyConditions, PatchS3ChecksumVerify, PatchS3HeadCompositeChecksum, PatchDynamoDBAtomicWrites, PatchECRLayerUpload,
-	PatchECSCreateServiceSettings, PatchEC2RuleDescriptions, PatchELBv2DefaultScheme, PatchCloudWatchCBOR,
+	PatchECSCreateServiceSettings, PatchEC2RuleDescriptions, PatchEC2VPCEndpointDeleteAgain, PatchELBv2DefaultScheme, PatchCloudWatchCBOR,
 	PatchLambdaKMSKeyArn, PatchSecretsManagerDefaultCurrent, PatchIAMAWSManagedPolicies,
 	PatchS3EventBridgeNotifications, PatchS3LoggingTargetPolicy}
 

@@ -194,6 +194,48 @@ func ruleDescriptions(t *testing.T, e *Emulator) error {
 	return nil
 }
 
+func TestPatchEC2VPCEndpointDeleteAgain(t *testing.T) {
+	testPatch(t, PatchEC2VPCEndpointDeleteAgain, Options{}, gatewayEndpointDeletedTwice, "deleted a deleted gateway endpoint again")
+}
+
+// gatewayEndpointDeletedTwice deletes a gateway endpoint with a route table twice, as a
+// client does that lost the first answer; AWS answers both with success.
+func gatewayEndpointDeletedTwice(t *testing.T, e *Emulator) error {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := e.AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.RetryMaxAttempts = patchTestAttempts })
+	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes, err := c.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: vpc.Vpc.VpcId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoint, err := c.CreateVpcEndpoint(ctx, &ec2.CreateVpcEndpointInput{
+		VpcId: vpc.Vpc.VpcId, ServiceName: aws.String("com.amazonaws." + e.Region() + ".s3"),
+		VpcEndpointType: ec2types.VpcEndpointTypeGateway, RouteTableIds: []string{aws.ToString(routes.RouteTable.RouteTableId)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(endpoint.VpcEndpoint.VpcEndpointId)
+	for _, attempt := range []string{"first", "second"} {
+		out, err := c.DeleteVpcEndpoints(ctx, &ec2.DeleteVpcEndpointsInput{VpcEndpointIds: []string{id}})
+		if err != nil {
+			return fmt.Errorf("%s DeleteVpcEndpoints of %s: %w", attempt, id, err)
+		}
+		if len(out.Unsuccessful) > 0 {
+			return fmt.Errorf("%s DeleteVpcEndpoints of %s: unsuccessful %+v", attempt, id, out.Unsuccessful[0].Error)
+		}
+	}
+	return nil
+}
+
 func TestPatchCloudWatchCBOR(t *testing.T) {
 	testPatch(t, PatchCloudWatchCBOR, Options{}, cloudWatchAlarms, "answered the Go SDK's CloudWatch client")
 }

@@ -14,6 +14,7 @@ PATCHES = {
     "ecr-layer-upload": "patch_ecr_layer_upload",
     "ecs-create-service-settings": "patch_ecs_create_service_settings",
     "ec2-rule-descriptions": "patch_ec2_rule_descriptions",
+    "ec2-vpc-endpoint-delete-again": "patch_ec2_vpc_endpoint_delete_again",
     "elbv2-default-scheme": "patch_elbv2_default_scheme",
     "cloudwatch-cbor": "patch_cloudwatch_cbor",
     "lambda-kms-key-arn": "patch_lambda_kms_key_arn",
