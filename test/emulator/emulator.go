@@ -42,6 +42,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -133,6 +134,19 @@ var Patches = []string{PatchCloudTrailARN, PatchAppAutoScalingTags, PatchS3Lifec
 	PatchECSCreateServiceSettings, PatchEC2RuleDescriptions, PatchEC2VPCEndpointDeleteAgain, PatchELBv2DefaultScheme, PatchCloudWatchCBOR,
 	PatchLambdaKMSKeyArn, PatchSecretsManagerDefaultCurrent, PatchIAMAWSManagedPolicies,
 	PatchS3EventBridgeNotifications, PatchS3LoggingTargetPolicy}
+
+// ListenSocket binds a free port on 127.0.0.1 and returns its endpoint and the listening
+// socket, to pass as Options.Listener (or to the emulator command's -listen-fd); the
+// caller closes it once the emulator has its copy.
+func ListenSocket() (endpoint string, socket *os.File, err error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	defer l.Close() // the file is a copy that stays open
+	socket, err = l.(*net.TCPListener).File()
+	return "http://" + l.Addr().String(), socket, err
+}
 
 // ErrMotoMissing is returned (wrapped) when python3 or moto's server extras are absent.
 var ErrMotoMissing = errors.New("moto server is not installed: install Python 3 and then `pip install 'moto[server]==5.2.1'`")

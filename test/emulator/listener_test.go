@@ -3,7 +3,6 @@ package emulator
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -18,12 +17,8 @@ import (
 // its answer.
 func TestLaunchServesOnTheListenerGiven(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	endpoint, socket, err := ListenSocket()
 	require.NoError(t, err)
-	endpoint := "http://" + l.Addr().String()
-	socket, err := l.(*net.TCPListener).File()
-	require.NoError(t, err)
-	require.NoError(t, l.Close())
 
 	early := make(chan error, 1)
 	go func() {

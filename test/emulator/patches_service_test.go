@@ -126,13 +126,8 @@ func elbDefaultScheme(t *testing.T, e *Emulator) error {
 	return nil
 }
 
-func TestPatchEC2RuleDescriptions(t *testing.T) {
-	testPatch(t, PatchEC2RuleDescriptions, Options{}, ruleDescriptions, "kept the descriptions")
-}
-
-// ruleDescriptions adds rules whose peers are a CIDR, a security group and a prefix
-// list, each with a description, and checks DescribeSecurityGroupRules returns them.
-func ruleDescriptions(t *testing.T, e *Emulator) error {
+// ec2WithVPC returns an EC2 client of e and a new VPC's id.
+func ec2WithVPC(t *testing.T, e *Emulator) (*ec2.Client, *string) {
 	t.Helper()
 	ctx := context.Background()
 	cfg, err := e.AWSConfig(ctx)
@@ -144,8 +139,21 @@ func ruleDescriptions(t *testing.T, e *Emulator) error {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, vpc.Vpc.VpcId
+}
+
+func TestPatchEC2RuleDescriptions(t *testing.T) {
+	testPatch(t, PatchEC2RuleDescriptions, Options{}, ruleDescriptions, "kept the descriptions")
+}
+
+// ruleDescriptions adds rules whose peers are a CIDR, a security group and a prefix
+// list, each with a description, and checks DescribeSecurityGroupRules returns them.
+func ruleDescriptions(t *testing.T, e *Emulator) error {
+	t.Helper()
+	ctx := context.Background()
+	c, vpc := ec2WithVPC(t, e)
 	group := func(name string) *string {
-		g, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(name), Description: aws.String(name), VpcId: vpc.Vpc.VpcId})
+		g, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(name), Description: aws.String(name), VpcId: vpc})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -203,21 +211,13 @@ func TestPatchEC2VPCEndpointDeleteAgain(t *testing.T) {
 func gatewayEndpointDeletedTwice(t *testing.T, e *Emulator) error {
 	t.Helper()
 	ctx := context.Background()
-	cfg, err := e.AWSConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.RetryMaxAttempts = patchTestAttempts })
-	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	routes, err := c.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: vpc.Vpc.VpcId})
+	c, vpc := ec2WithVPC(t, e)
+	routes, err := c.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: vpc})
 	if err != nil {
 		t.Fatal(err)
 	}
 	endpoint, err := c.CreateVpcEndpoint(ctx, &ec2.CreateVpcEndpointInput{
-		VpcId: vpc.Vpc.VpcId, ServiceName: aws.String("com.amazonaws." + e.Region() + ".s3"),
+		VpcId: vpc, ServiceName: aws.String("com.amazonaws." + e.Region() + ".s3"),
 		VpcEndpointType: ec2types.VpcEndpointTypeGateway, RouteTableIds: []string{aws.ToString(routes.RouteTable.RouteTableId)},
 	})
 	if err != nil {

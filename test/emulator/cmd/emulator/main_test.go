@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme/module-registry/app/localenv"
+	"github.com/acme/module-registry/test/emulator"
 )
 
 // runMainVar makes the test binary run the command, so the tests drive it as a process.
@@ -72,12 +72,8 @@ func TestBadAccountIDExitsAtOnce(t *testing.T) {
 // With -listen-fd the command serves on the socket it inherits: app/localenv binds it, so
 // it knows the endpoint while moto still starts.
 func TestServesOnTheInheritedSocket(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	endpoint, socket, err := emulator.ListenSocket()
 	require.NoError(t, err)
-	endpoint := "http://" + l.Addr().String()
-	socket, err := l.(*net.TCPListener).File()
-	require.NoError(t, err)
-	require.NoError(t, l.Close())
 
 	stateFile := filepath.Join(t.TempDir(), "emulator.json")
 	cmd := command("-state-file", stateFile, "-listen-fd", "3")
