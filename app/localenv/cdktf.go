@@ -66,16 +66,14 @@ func (e *Env) synthApp(ctx context.Context, env []string) error {
 	if err != nil {
 		return err
 	}
-	vars := map[string]string{
-		"CDKTF_OUTDIR":       e.OutDir,
+	vars := map[string]string{"CDKTF_OUTDIR": e.OutDir, "SYNTH_HCL_OUTPUT": "false"}
+	for name, value := range map[string]string{ // the CLI's defaults for the app, unless set
 		"CDKTF_CONTEXT_JSON": `{"cdktfRelativeModules":[]}`,
-		"SYNTH_HCL_OUTPUT":   "false",
-	}
-	if v := envValue(env, "CDKTF_CONTEXT_JSON"); v != "" {
-		vars["CDKTF_CONTEXT_JSON"] = v
-	}
-	if envValue(env, "NODE_OPTIONS") == "" {
-		vars["NODE_OPTIONS"] = "--max-old-space-size=4096" // the CLI's default for the app
+		"NODE_OPTIONS":       "--max-old-space-size=4096",
+	} {
+		if envValue(env, name) == "" {
+			vars[name] = value
+		}
 	}
 	filtered := withoutJSIIWaitRace(e.Stdout)
 	synth := *e
